@@ -1,0 +1,1 @@
+"""Stellar and KALE knowledge that holds without a database."""

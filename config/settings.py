@@ -1,0 +1,198 @@
+"""Typed settings from defaults, an optional TOML file and the environment.
+
+Precedence: environment variable > settings file (`KALEPOOL_CONFIG`) > default.
+Every setting is validated when loaded; a bad one raises `ConfigError` with a
+one-line message that names it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+from urllib.parse import urlparse
+
+from config.networks import NETWORKS, Network
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a kalepool process is configured with."""
+
+    network_name: str
+    rpc_url: str
+    database_url: str | None
+    state_dir: Path
+    pooler_share_bps: int
+    max_farmers_per_pooler: int
+    max_harvest_interval_blocks: int
+    default_harvest_interval_blocks: int
+    min_account_xlm_stroops: int
+    base_fee_stroops: int
+    tx_timeout_seconds: int
+    api_rate_limit_per_minute: int
+    api_max_body_bytes: int
+    allow_file_keyring: bool
+    log_level: str
+
+    @property
+    def network(self) -> Network:
+        """The network profile, with the RPC URL override applied."""
+        return dataclasses.replace(NETWORKS[self.network_name], rpc_url=self.rpc_url)
+
+
+def _int_in(low: int, high: int) -> Callable[[str, Any], int]:
+    def parse(label: str, raw: Any) -> int:
+        if isinstance(raw, bool):
+            raise ConfigError(f"{label}: must be an integer, got {raw!r}")
+        try:
+            value = int(str(raw).strip().replace("_", ""), 10)
+        except ValueError:
+            raise ConfigError(f"{label}: must be an integer, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{label}: must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _bool(label: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{label}: must be a boolean (1/0, true/false), got {raw!r}")
+
+
+def _choice(*options: str) -> Callable[[str, Any], str]:
+    def parse(label: str, raw: Any) -> str:
+        value = str(raw).strip().lower()
+        if value not in options:
+            raise ConfigError(f"{label}: must be one of {', '.join(options)}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _url(*schemes: str) -> Callable[[str, Any], str]:
+    def parse(label: str, raw: Any) -> str:
+        value = str(raw).strip()
+        parsed = urlparse(value)
+        if parsed.scheme not in schemes or not parsed.netloc:
+            raise ConfigError(f"{label}: must be a {'/'.join(schemes)} URL, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _optional(parse: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
+    def parse_optional(label: str, raw: Any) -> Any:
+        return None if raw is None or str(raw).strip() == "" else parse(label, raw)
+
+    return parse_optional
+
+
+def _path(label: str, raw: Any) -> Path:
+    text = str(raw).strip()
+    if not text:
+        raise ConfigError(f"{label}: must be a directory path, got an empty value")
+    return Path(text).expanduser()
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    env: str
+    parse: Callable[[str, Any], Any]
+    default: Any
+    doc: str
+
+
+FIELDS: tuple[_Field, ...] = (
+    _Field("network_name", "KALEPOOL_NETWORK", _choice(*NETWORKS), "devnet",
+           "network profile: devnet, testnet or mainnet"),
+    _Field("rpc_url", "KALEPOOL_RPC_URL", _optional(_url("http", "https")), None,
+           "Stellar RPC URL; overrides the network profile's"),
+    _Field("database_url", "DATABASE_URL", _optional(_url("postgres", "postgresql")), None,
+           "PostgreSQL URL; unset means a private cluster under the state directory"),
+    _Field("state_dir", "KALEPOOL_STATE_DIR", _path, "var",
+           "directory for local state: private database, devnet, logs, file keyring"),
+    _Field("pooler_share_bps", "KALEPOOL_POOLER_SHARE_BPS", _int_in(0, 10_000), 5_000,
+           "default pooler share of rewards, in basis points (5000 = 50 %)"),
+    _Field("max_farmers_per_pooler", "KALEPOOL_MAX_FARMERS_PER_POOLER", _int_in(1, 100_000), 1_000,
+           "default capacity of a pooler"),
+    _Field("max_harvest_interval_blocks", "KALEPOOL_MAX_HARVEST_INTERVAL_BLOCKS", _int_in(1, 288), 240,
+           "longest harvest interval a farmer may choose; pails live ~288 blocks (24 h)"),
+    _Field("default_harvest_interval_blocks", "KALEPOOL_DEFAULT_HARVEST_INTERVAL_BLOCKS", _int_in(1, 288), 12,
+           "harvest interval of a farmer who does not choose one"),
+    _Field("min_account_xlm_stroops", "KALEPOOL_MIN_ACCOUNT_XLM_STROOPS", _int_in(0, 10**15), 50_000_000,
+           "XLM (in stroops) a custodial wallet needs before it can be activated"),
+    _Field("base_fee_stroops", "KALEPOOL_BASE_FEE_STROOPS", _int_in(100, 10**9), 100,
+           "inclusion fee per operation for transactions the pool sends"),
+    _Field("tx_timeout_seconds", "KALEPOOL_TX_TIMEOUT_SECONDS", _int_in(10, 3_600), 60,
+           "validity window (max time) of every transaction the pool signs"),
+    _Field("api_rate_limit_per_minute", "KALEPOOL_API_RATE_LIMIT_PER_MINUTE", _int_in(1, 10**7), 6_000,
+           "API requests allowed per token and per IP each minute"),
+    _Field("api_max_body_bytes", "KALEPOOL_API_MAX_BODY_BYTES", _int_in(256, 10**8), 1_048_576,
+           "largest request body the API accepts"),
+    _Field("allow_file_keyring", "KALEPOOL_ALLOW_FILE_KEYRING", _bool, False,
+           "let testnet/mainnet keep the master key in a file keyring"),
+    _Field("log_level", "KALEPOOL_LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info",
+           "logging level"),
+)
+
+CONFIG_FILE_ENV = "KALEPOOL_CONFIG"
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Load and validate settings; `overrides` (field names) win over everything."""
+    environ = os.environ if environ is None else environ
+    file_values = _read_file(environ.get(CONFIG_FILE_ENV))
+    values: dict[str, Any] = {}
+    for field in FIELDS:
+        if field.name in overrides and overrides[field.name] is not None:
+            raw, label = overrides.pop(field.name), field.name
+        elif environ.get(field.env) is not None:
+            raw, label = environ[field.env], field.env
+        elif field.name in file_values:
+            raw, label = file_values.pop(field.name), f"{environ[CONFIG_FILE_ENV]}: {field.name}"
+        else:
+            values[field.name] = field.default
+            continue
+        values[field.name] = field.parse(label, raw)
+    unknown = sorted(set(overrides) | set(file_values))
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+    if values["rpc_url"] is None:
+        values["rpc_url"] = NETWORKS[values["network_name"]].rpc_url
+    if values["default_harvest_interval_blocks"] > values["max_harvest_interval_blocks"]:
+        raise ConfigError("KALEPOOL_DEFAULT_HARVEST_INTERVAL_BLOCKS: must not exceed "
+                          "KALEPOOL_MAX_HARVEST_INTERVAL_BLOCKS")
+    return Settings(**values)
+
+
+def _read_file(path: str | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{CONFIG_FILE_ENV}: no such file: {path}") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{CONFIG_FILE_ENV}: cannot read {path}: {exc}") from None
+    return dict(data)
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """(environment variable, default, meaning) of every setting, for docs and --help."""
+    return [(f.env, "" if f.default is None else str(f.default), f.doc) for f in FIELDS]

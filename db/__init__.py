@@ -1,0 +1,1 @@
+"""The pool's PostgreSQL schema (peewee), migrations and connections."""

@@ -1,0 +1,1 @@
+"""Nonce search (OpenCL kernel, CPU fallback) and the pooler agent."""

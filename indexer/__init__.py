@@ -1,0 +1,1 @@
+"""The chain's own record in PostgreSQL: ingestion, reconciliation and audit."""

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install everything kalepool needs on a Debian machine: system packages
+# (PostgreSQL server, pocl OpenCL runtime) and a virtualenv in .venv with the
+# pinned requirements. Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for pkg in postgresql pocl-opencl-icd ocl-icd-libopencl1; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ! "$PYTHON" -c "import ensurepip, venv" 2>/dev/null; then
+    missing+=("python3-venv")
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating virtualenv .venv"
+    "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.requirements.sha256
+wanted="$(sha256sum requirements.txt | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+    echo "setup: installing Python packages from requirements.txt"
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -r requirements.txt
+    echo "$wanted" > "$stamp"
+fi

@@ -1,0 +1,1 @@
+"""The Flask JSON API for farmers, poolers and auditors."""
