@@ -164,12 +164,12 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         elif environ.get(field.env) is not None:
             raw, label = environ[field.env], field.env
         elif field.name in file_values:
-            raw, label = file_values.pop(field.name), f"{environ[CONFIG_FILE_ENV]}: {field.name}"
+            raw, label = file_values[field.name], f"{environ[CONFIG_FILE_ENV]}: {field.name}"
         else:
             values[field.name] = field.default
             continue
         values[field.name] = field.parse(label, raw)
-    unknown = sorted(set(overrides) | set(file_values))
+    unknown = sorted(set(overrides) | (set(file_values) - {f.name for f in FIELDS}))
     if unknown:
         raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
     if values["rpc_url"] is None:

@@ -1,0 +1,164 @@
+"""A private PostgreSQL server in a directory of ours, for `manage.py up` and the tests.
+
+PostgreSQL refuses to run as root, so when we are root the data directory is
+given to the `postgres` system user and initdb/pg_ctl run through `runuser`.
+The server listens on 127.0.0.1 only, with its unix socket inside the data
+directory, and trusts local connections (nothing else can reach it).
+"""
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+POSTGRES_USER = "postgres"
+DEFAULT_DATABASE = "kalepool"
+PORT_FILE = "kalepool.port"
+
+
+class ClusterError(RuntimeError):
+    """The private cluster could not be created, started or stopped; the message says why."""
+
+
+def find_binary(name: str) -> str:
+    """Path of a PostgreSQL server binary: the newest /usr/lib/postgresql/*/bin first, then PATH."""
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
+                      key=lambda path: int(Path(path).parent.name) if Path(path).parent.name.isdigit() else 0)
+    for directory in reversed(versions):
+        candidate = Path(directory) / name
+        if candidate.is_file():
+            return str(candidate)
+    found = shutil.which(name)
+    if found is None:
+        raise ClusterError(f"PostgreSQL server binary {name!r} not found; install the postgresql "
+                           "package (scripts/setup.sh does)")
+    return found
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PrivateCluster:
+    """initdb + pg_ctl over one data directory; `url` is the `kalepool` database on it.
+
+    `fast=True` turns off fsync and friends: for throw-away test clusters only.
+    """
+
+    def __init__(self, data_dir: str | Path, port: int | None = None, *, fast: bool = False,
+                 database: str = DEFAULT_DATABASE, max_connections: int = 200):
+        self.data_dir = Path(data_dir).absolute()
+        self._port = port
+        self.fast = fast
+        self.database = database
+        self.max_connections = max_connections
+        self._as_postgres = os.geteuid() == 0
+
+    @property
+    def port(self) -> int:
+        """The TCP port: given, remembered from an earlier start, or picked now and remembered."""
+        if self._port is None:
+            remembered = self.data_dir / PORT_FILE
+            self._port = int(remembered.read_text()) if remembered.exists() else free_port()
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """A libpq URL for the cluster's application database."""
+        return self.url_for(self.database)
+
+    def url_for(self, database: str) -> str:
+        """A libpq URL for any database on this cluster."""
+        return f"postgresql://{POSTGRES_USER}@127.0.0.1:{self.port}/{database}"
+
+    @property
+    def initialised(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def running(self) -> bool:
+        """Whether a server is running on this data directory."""
+        if not self.initialised:
+            return False
+        return self._run(find_binary("pg_ctl"), "status", "-D", str(self.data_dir), check=False).returncode == 0
+
+    def start(self) -> "PrivateCluster":
+        """Create the cluster if needed, start it if stopped, and make sure the database exists."""
+        if not self.initialised:
+            self._initdb()
+        if not self.running():
+            self._start_server()
+        self._ensure_database()
+        return self
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown); a stopped cluster is left as it is."""
+        if self.running():
+            self._run(find_binary("pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast", "-w")
+
+    def __enter__(self) -> "PrivateCluster":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _initdb(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self._as_postgres:
+            self._hand_to_postgres()
+        args = [find_binary("initdb"), "-D", str(self.data_dir), "-U", POSTGRES_USER,
+                "--auth=trust", "--encoding=UTF8", "--locale=C"]
+        if self.fast:
+            args.append("--no-sync")
+        self._run(*args)
+        (self.data_dir / PORT_FILE).write_text(str(self.port))
+
+    def _start_server(self) -> None:
+        options = [f"-p {self.port}", "-c listen_addresses=127.0.0.1",
+                   f"-c unix_socket_directories='{self.data_dir}'",
+                   f"-c max_connections={self.max_connections}"]
+        if self.fast:
+            options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        self._run(find_binary("pg_ctl"), "start", "-D", str(self.data_dir), "-w", "-t", "60",
+                  "-l", str(self.data_dir / "server.log"), "-o", " ".join(options))
+
+    def _ensure_database(self) -> None:
+        import psycopg2  # only the cluster's users need the driver at import time
+
+        connection = psycopg2.connect(self.url_for("postgres"))
+        try:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.database,))
+                if cursor.fetchone() is None:
+                    cursor.execute(f'CREATE DATABASE "{self.database}"')
+        finally:
+            connection.close()
+
+    def _hand_to_postgres(self) -> None:
+        try:
+            user = pwd.getpwnam(POSTGRES_USER)
+        except KeyError:
+            raise ClusterError("running as root needs the 'postgres' system user "
+                               "(the postgresql package creates it)") from None
+        for parent in self.data_dir.parents:
+            if not os.stat(parent).st_mode & 0o001:
+                raise ClusterError(f"the postgres user cannot reach {self.data_dir}: "
+                                   f"{parent} is not searchable by others")
+        os.chown(self.data_dir, user.pw_uid, user.pw_gid)
+        os.chmod(self.data_dir, 0o700)
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        command = ["runuser", "-u", POSTGRES_USER, "--", *args] if self._as_postgres else list(args)
+        result = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if check and result.returncode != 0:
+            detail = (result.stderr or result.stdout).strip().splitlines()
+            raise ClusterError(f"{Path(args[0]).name} {args[1] if len(args) > 1 else ''} failed: "
+                               f"{detail[-1] if detail else 'exit status ' + str(result.returncode)}")
+        return result

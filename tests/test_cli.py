@@ -1,0 +1,23 @@
+"""manage.py: one CLI whose errors are one line and a non-zero exit."""
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def manage(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT,
+                          capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_help_lists_the_commands():
+    result = manage("--help")
+    assert result.returncode == 0
+    assert "bench" in result.stdout
+
+
+def test_an_unknown_command_exits_non_zero():
+    result = manage("no-such-command")
+    assert result.returncode == 2
+    assert "No such command" in result.stderr
