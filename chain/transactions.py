@@ -1,0 +1,186 @@
+"""Building, preparing and reading Soroban transactions, and naming why one failed.
+
+Signing is not here: custodial keys are used only inside `chain.custody`; the
+pooler signs `work` with its own key.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from stellar_sdk import Account, Keypair, TransactionBuilder, TransactionEnvelope, xdr
+from stellar_sdk.exceptions import PrepareTransactionException
+from stellar_sdk.operation import Operation
+from stellar_sdk.soroban_rpc import GetTransactionResponse, SendTransactionResponse
+
+from chain.kale import KaleError
+from chain.rpc import ChainClient
+
+_CONTRACT_ERROR = re.compile(r"Error\(Contract, #(\d+)\)")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a transaction did not succeed, in terms a caller can act on.
+
+    kind: `retry` (try the same envelope again later), `bad_seq` (look the hash up
+    before anything else), `fee_too_low`, `out_of_xlm`, `expired` (its time bound
+    passed), `contract` (the contract refused: `code`/`name`), `rejected` (any other
+    permanent refusal).
+    """
+
+    kind: str
+    code: str
+    detail: str = ""
+    contract_code: int | None = None
+
+    @property
+    def name(self) -> str:
+        """`#N Name` for contract errors, else the result code."""
+        if self.contract_code is None:
+            return self.code
+        try:
+            return f"#{self.contract_code} {KaleError(self.contract_code).name}"
+        except ValueError:
+            return f"#{self.contract_code}"
+
+
+class SimulationFailed(RuntimeError):
+    """Preflight refused the invocation (e.g. the contract would fail)."""
+
+    def __init__(self, failure: Failure):
+        self.failure = failure
+        super().__init__(f"simulation failed: {failure.name} {failure.detail}".strip())
+
+
+def contract_error_code(text: str | None) -> int | None:
+    """The N of the first `Error(Contract, #N)` in a host error message, if any."""
+    match = _CONTRACT_ERROR.search(text or "")
+    return int(match.group(1)) if match else None
+
+
+def valid_until(client: ChainClient, timeout: int) -> int:
+    """A time bound `timeout` seconds past the latest ledger's close time.
+
+    Ledger time, not the wall clock: on a fast devnet the two drift apart quickly.
+    """
+    return client.latest_ledger().close_time + timeout
+
+
+def build_invocation(client: ChainClient, source: str, sequence: int, operation: Operation,
+                     base_fee: int, max_time: int) -> TransactionEnvelope:
+    """A prepared (simulated, footprint and resource fee set) unsigned transaction.
+
+    `sequence` is the source account's current sequence; the transaction uses sequence + 1.
+    """
+    builder = TransactionBuilder(Account(source, sequence), client.network.passphrase, base_fee)
+    tx = builder.append_operation(operation).add_time_bounds(0, max_time).build()
+    try:
+        return client.server.prepare_transaction(tx)
+    except PrepareTransactionException as exc:
+        error = getattr(exc.simulate_transaction_response, "error", None) or str(exc)
+        code = contract_error_code(error)
+        raise SimulationFailed(Failure(
+            "contract" if code is not None else "rejected", "simulation", error[:300], code)) from None
+
+
+def build_classic(client: ChainClient, source: str, sequence: int, operations: list[Operation],
+                  base_fee: int, max_time: int) -> TransactionEnvelope:
+    """An unsigned classic transaction (payments, trustlines, account merge)."""
+    builder = TransactionBuilder(Account(source, sequence), client.network.passphrase, base_fee)
+    for operation in operations:
+        builder.append_operation(operation)
+    return builder.add_time_bounds(0, max_time).build()
+
+
+def envelope_max_time(envelope: TransactionEnvelope) -> int:
+    """The envelope's time bound (unix seconds); 0 means none."""
+    preconditions = envelope.transaction.preconditions
+    bounds = preconditions.time_bounds if preconditions else None
+    return bounds.max_time if bounds else 0
+
+
+def sign_with(envelope: TransactionEnvelope, keypair: Keypair) -> str:
+    """Sign with a keypair the caller already holds (the pooler's own key) and return the XDR."""
+    envelope.sign(keypair)
+    return envelope.to_xdr()
+
+
+def return_value(response: GetTransactionResponse) -> xdr.SCVal | None:
+    """The invocation's return value from a successful transaction's meta."""
+    if not response.result_meta_xdr:
+        return None
+    meta = xdr.TransactionMeta.from_xdr(response.result_meta_xdr)
+    body = meta.v4 or meta.v3
+    if body is None or body.soroban_meta is None:
+        return None
+    return body.soroban_meta.return_value
+
+
+def _result_code(result: xdr.TransactionResult) -> tuple[str, xdr.TransactionResult]:
+    code = result.result.code
+    if code in (xdr.TransactionResultCode.txFEE_BUMP_INNER_FAILED,
+                xdr.TransactionResultCode.txFEE_BUMP_INNER_SUCCESS):
+        inner = result.result.inner_result_pair.result
+        return inner.result.code.name, inner  # type: ignore[return-value]
+    return code.name, result
+
+
+def _contract_code_in_events(events_xdr: list[str] | None) -> int | None:
+    for event_xdr in events_xdr or []:
+        event = xdr.DiagnosticEvent.from_xdr(event_xdr).event
+        body = event.body.v0
+        for value in [*body.topics, body.data]:
+            if value.type == xdr.SCValType.SCV_ERROR and value.error.type == xdr.SCErrorType.SCE_CONTRACT:
+                return value.error.contract_code.uint32
+    return None
+
+
+_RESULT_KINDS = {
+    "txBAD_SEQ": "bad_seq",
+    "txINSUFFICIENT_FEE": "fee_too_low",
+    "txINSUFFICIENT_BALANCE": "out_of_xlm",
+    "txTOO_LATE": "expired",
+}
+
+
+def classify_result(result_xdr: str, diagnostic_events: list[str] | None = None) -> Failure:
+    """Name the failure in a TransactionResult (from sendTransaction ERROR or a FAILED tx)."""
+    code, result = _result_code(xdr.TransactionResult.from_xdr(result_xdr))
+    if code in _RESULT_KINDS:
+        return Failure(_RESULT_KINDS[code], code)
+    if code == "txFAILED":
+        operation = result.result.results[0] if result.result.results else None
+        op_code = (operation.tr.invoke_host_function_result.code.name
+                   if operation is not None and operation.tr is not None
+                   and operation.tr.invoke_host_function_result is not None else "opFAILED")
+        contract = _contract_code_in_events(diagnostic_events)
+        if contract is not None:
+            return Failure("contract", op_code, contract_code=contract)
+        if op_code == "INVOKE_HOST_FUNCTION_INSUFFICIENT_REFUNDABLE_FEE":
+            return Failure("fee_too_low", op_code)
+        return Failure("rejected", op_code)
+    return Failure("rejected", code)
+
+
+def classify_send(response: SendTransactionResponse) -> Failure | None:
+    """None when the submission was accepted (PENDING or DUPLICATE), else why not."""
+    status = response.status.value if hasattr(response.status, "value") else str(response.status)
+    if status in ("PENDING", "DUPLICATE"):
+        return None
+    if status == "TRY_AGAIN_LATER":
+        return Failure("retry", status)
+    if response.error_result_xdr:
+        return classify_result(response.error_result_xdr, response.diagnostic_events_xdr)
+    return Failure("rejected", status)
+
+
+def classify_failed(response: GetTransactionResponse) -> Failure:
+    """Why a transaction that landed with status FAILED failed."""
+    events = list(response.diagnostic_events_xdr or [])
+    if response.result_meta_xdr:
+        meta = xdr.TransactionMeta.from_xdr(response.result_meta_xdr)
+        body = meta.v4 or meta.v3
+        for event in (getattr(body, "diagnostic_events", None) or []):
+            events.append(event.to_xdr())
+    return classify_result(response.result_xdr, events)
