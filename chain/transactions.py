@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from stellar_sdk import Account, Keypair, TransactionBuilder, TransactionEnvelope, xdr
+from stellar_sdk import Account, Address, Keypair, TransactionBuilder, TransactionEnvelope, xdr
 from stellar_sdk.exceptions import PrepareTransactionException
 from stellar_sdk.operation import Operation
+from stellar_sdk.soroban_data_builder import SorobanDataBuilder
 from stellar_sdk.soroban_rpc import GetTransactionResponse, SendTransactionResponse
 
 from chain.kale import KaleError
@@ -68,15 +69,19 @@ def valid_until(client: ChainClient, timeout: int) -> int:
 
 
 def build_invocation(client: ChainClient, source: str, sequence: int, operation: Operation,
-                     base_fee: int, max_time: int) -> TransactionEnvelope:
-    """A prepared (simulated, footprint and resource fee set) unsigned transaction.
+                     base_fee: int, max_time: int,
+                     read_only: list[xdr.LedgerKey] | None = None) -> TransactionEnvelope:
+    """A prepared (simulated, footprint and resource fee set) unsigned Soroban transaction.
 
     `sequence` is the source account's current sequence; the transaction uses sequence + 1.
+    `read_only` gives the footprint up front, as ExtendFootprintTTL needs.
     """
     builder = TransactionBuilder(Account(source, sequence), client.network.passphrase, base_fee)
-    tx = builder.append_operation(operation).add_time_bounds(0, max_time).build()
+    builder.append_operation(operation).add_time_bounds(0, max_time)
+    if read_only is not None:
+        builder.set_soroban_data(SorobanDataBuilder().set_read_only(read_only).build())
     try:
-        return client.server.prepare_transaction(tx)
+        return client.server.prepare_transaction(builder.build())
     except PrepareTransactionException as exc:
         error = getattr(exc.simulate_transaction_response, "error", None) or str(exc)
         code = contract_error_code(error)
@@ -104,6 +109,15 @@ def sign_with(envelope: TransactionEnvelope, keypair: Keypair) -> str:
     """Sign with a keypair the caller already holds (the pooler's own key) and return the XDR."""
     envelope.sign(keypair)
     return envelope.to_xdr()
+
+
+def invocation(envelope_xdr: str) -> tuple[str, str, list[xdr.SCVal]]:
+    """(contract, function, args) of an envelope's first InvokeHostFunction operation."""
+    envelope = xdr.TransactionEnvelope.from_xdr(envelope_xdr)
+    tx = envelope.v1.tx if envelope.v1 is not None else envelope.fee_bump.tx.inner_tx.v1.tx
+    call = tx.operations[0].body.invoke_host_function_op.host_function.invoke_contract
+    return (Address.from_xdr_sc_address(call.contract_address).address,
+            call.function_name.sc_symbol.decode(), list(call.args))
 
 
 def return_value(response: GetTransactionResponse) -> xdr.SCVal | None:

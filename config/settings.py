@@ -36,6 +36,8 @@ class Settings:
     min_account_xlm_stroops: int
     base_fee_stroops: int
     tx_timeout_seconds: int
+    ttl_guard_ledgers: int
+    job_interval_seconds: float
     api_rate_limit_per_minute: int
     api_max_body_bytes: int
     allow_file_keyring: bool
@@ -55,6 +57,19 @@ def _int_in(low: int, high: int) -> Callable[[str, Any], int]:
             value = int(str(raw).strip().replace("_", ""), 10)
         except ValueError:
             raise ConfigError(f"{label}: must be an integer, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{label}: must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _float_in(low: float, high: float) -> Callable[[str, Any], float]:
+    def parse(label: str, raw: Any) -> float:
+        try:
+            value = float(str(raw).strip())
+        except ValueError:
+            raise ConfigError(f"{label}: must be a number, got {raw!r}") from None
         if not low <= value <= high:
             raise ConfigError(f"{label}: must be between {low} and {high}, got {value}")
         return value
@@ -140,6 +155,10 @@ FIELDS: tuple[_Field, ...] = (
            "inclusion fee per operation for transactions the pool sends"),
     _Field("tx_timeout_seconds", "KALEPOOL_TX_TIMEOUT_SECONDS", _int_in(10, 3_600), 60,
            "validity window (max time) of every transaction the pool signs"),
+    _Field("ttl_guard_ledgers", "KALEPOOL_TTL_GUARD_LEDGERS", _int_in(2, 100_000), 720,
+           "harvest (or extend) a pail this many ledgers before it or its block would expire"),
+    _Field("job_interval_seconds", "KALEPOOL_JOB_INTERVAL_SECONDS", _float_in(0.05, 3_600), 5.0,
+           "how often the scheduler resolves transactions, harvests and settles"),
     _Field("api_rate_limit_per_minute", "KALEPOOL_API_RATE_LIMIT_PER_MINUTE", _int_in(1, 10**7), 6_000,
            "API requests allowed per token and per IP each minute"),
     _Field("api_max_body_bytes", "KALEPOOL_API_MAX_BODY_BYTES", _int_in(256, 10**8), 1_048_576,

@@ -1,0 +1,164 @@
+"""Harvest worked pails on each farmer's interval, save pails about to expire, and record
+compensation for pails the pooler left unworked.
+
+One pass looks at every planting that is neither harvested nor compensated, reads its
+`Pail` and `Block` from the chain, and decides:
+- block closed, pail worked: harvest when the farmer's interval is due, the farmer is
+  leaving, or the pail (or its block) would expire within the TTL guard;
+- block closed, pail never worked: the stake is lost; the pooler owes it (compensation);
+- block still open and about to expire: extend the TTL of the pail and its block.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable
+
+from peewee import JOIN, IntegrityError
+from stellar_sdk import TransactionEnvelope, scval
+from stellar_sdk.operation import ExtendFootprintTTL
+from stellar_sdk.soroban_rpc import GetTransactionResponse
+
+from chain import calls, storage
+from chain.rpc import ChainClient, Entry
+from chain.transactions import SimulationFailed, build_invocation, return_value
+from config import Settings
+from db.connection import database
+from db.models import BalanceEntry, Compensation, Farmer, Harvest, Planting
+from jobs.outbox import Action, Outbox, SourceBusy
+
+log = logging.getLogger(__name__)
+
+Signer = Callable[[Farmer, TransactionEnvelope], None]
+
+
+@dataclass
+class PassReport:
+    """What one harvest pass did."""
+
+    harvests: list[tuple[int, int]] = field(default_factory=list)
+    extensions: list[tuple[int, int]] = field(default_factory=list)
+    compensations: list[tuple[int, int]] = field(default_factory=list)
+    lost: list[tuple[int, int]] = field(default_factory=list)
+
+
+def harvest_key(farmer_id: int, index: int) -> str:
+    """The outbox idempotency key of a farmer's harvest of block `index`."""
+    return f"harvest:{farmer_id}:{index}"
+
+
+@dataclass
+class Harvester:
+    """Runs harvest passes through the outbox."""
+
+    client: ChainClient
+    outbox: Outbox
+    sign: Signer
+    settings: Settings
+
+    def open_plantings(self) -> list[Planting]:
+        """Plantings with neither a harvest nor a compensation yet."""
+        return list(Planting.select(Planting, Farmer).join(Farmer)
+                    .switch(Planting)
+                    .join(Harvest, JOIN.LEFT_OUTER, on=((Harvest.farmer == Planting.farmer)
+                                                        & (Harvest.block_index == Planting.block_index)))
+                    .switch(Planting)
+                    .join(Compensation, JOIN.LEFT_OUTER,
+                          on=((Compensation.farmer == Planting.farmer)
+                              & (Compensation.block_index == Planting.block_index)))
+                    .where(Harvest.id.is_null(), Compensation.id.is_null())
+                    .order_by(Planting.block_index, Planting.farmer))
+
+    def run_pass(self) -> PassReport:
+        """Look at every open planting once and act on it."""
+        report = PassReport()
+        plantings = self.open_plantings()
+        if not plantings:
+            return report
+        farm = self.client.farm_state()
+        latest = self.client.latest_ledger().sequence
+        pails = self.client.pails([(p.farmer.custodial_address, p.block_index) for p in plantings])
+        blocks = {index: self.client.block(index) for index in {p.block_index for p in plantings}}
+        oldest = _oldest_open_block_per_farmer(plantings)
+        for planting in plantings:
+            farmer, index = planting.farmer, planting.block_index
+            pail = pails.get((farmer.custodial_address, index))
+            block = blocks[index]
+            closed = index < farm.index
+            try:
+                if pail is None or block is None:
+                    if closed and pail is None:
+                        report.lost.append((farmer.id, index))
+                        log.warning("pail of farmer %s in block %s is gone from the chain", farmer.id, index)
+                    continue
+                expiring = min(pail.live_until, block.live_until) - latest <= self.settings.ttl_guard_ledgers
+                if closed and pail.value.zeros is None:
+                    self._compensate(planting)
+                    report.compensations.append((farmer.id, index))
+                elif closed and (expiring or farmer.status == "leaving"
+                                 or farm.index - oldest[farmer.id] >= farmer.harvest_interval_blocks):
+                    self._harvest(farmer, index)
+                    report.harvests.append((farmer.id, index))
+                elif not closed and expiring:
+                    self._extend(farmer, index, pail, block, latest)
+                    report.extensions.append((farmer.id, index))
+            except (SourceBusy, SimulationFailed) as exc:
+                log.info("farmer %s block %s: %s (will retry)", farmer.id, index, exc)
+        return report
+
+    def _harvest(self, farmer: Farmer, index: int) -> None:
+        source = farmer.custodial_address
+
+        def build(sequence: int, max_time: int, fee: int) -> TransactionEnvelope:
+            operation = calls.harvest(self.client.network.farm_contract, source, index)
+            return build_invocation(self.client, source, sequence, operation, fee, max_time)
+
+        action = Action(key=harvest_key(farmer.id, index), action="harvest", source=source,
+                        farmer_id=farmer.id, pooler_id=farmer.pooler_id, block_index=index)
+        self.outbox.send(action, build, lambda envelope: self.sign(farmer, envelope))
+
+    def _extend(self, farmer: Farmer, index: int, pail: Entry, block: Entry, latest: int) -> None:
+        source = farmer.custodial_address
+        contract = self.client.network.farm_contract
+        keys = [storage.pail_ledger_key(contract, source, index), storage.block_ledger_key(contract, index)]
+        extend_to = 2 * max(pail.live_until - latest, self.settings.ttl_guard_ledgers)
+
+        def build(sequence: int, max_time: int, fee: int) -> TransactionEnvelope:
+            return build_invocation(self.client, source, sequence, ExtendFootprintTTL(extend_to),
+                                    fee, max_time, read_only=keys)
+
+        action = Action(key=f"ttl_extend:{farmer.id}:{index}", action="ttl_extend", source=source,
+                        farmer_id=farmer.id, pooler_id=farmer.pooler_id, block_index=index)
+        self.outbox.send(action, build, lambda envelope: self.sign(farmer, envelope))
+
+    def _compensate(self, planting: Planting) -> None:
+        try:
+            with database.atomic():
+                Compensation.create(farmer=planting.farmer_id, pooler=planting.pooler_id,
+                                    block_index=planting.block_index, amount=planting.amount,
+                                    reason="planted pail was not worked; the stake was lost")
+        except IntegrityError:
+            pass  # recorded by an earlier pass
+
+
+def _oldest_open_block_per_farmer(plantings: list[Planting]) -> dict[int, int]:
+    oldest: dict[int, int] = {}
+    for planting in plantings:
+        oldest.setdefault(planting.farmer_id, planting.block_index)
+    return oldest
+
+
+def record_harvest(intent, found: GetTransactionResponse) -> None:
+    """Outbox handler: a confirmed harvest becomes a Harvest (reward from the return value)
+    and two balance credits, the reward and the returned stake, once."""
+    if found.status.value != "SUCCESS":
+        return
+    reward = scval.from_int128(return_value(found))
+    planting = Planting.get(Planting.farmer == intent.farmer_id, Planting.block_index == intent.block_index)
+    harvest = Harvest.create(farmer=intent.farmer_id, block_index=intent.block_index, reward=reward,
+                             intent=intent.id, tx_hash=intent.tx_hash, ledger=found.ledger)
+    for reason, amount in (("reward", reward), ("stake_returned", planting.amount)):
+        if amount:
+            BalanceEntry.create(account_kind="farmer", account_id=intent.farmer_id, asset="KALE",
+                                delta=amount, reason=reason, ref_table="harvests", ref_id=harvest.id,
+                                block_index=intent.block_index)

@@ -1,0 +1,47 @@
+"""Single leadership through a PostgreSQL advisory lock held on a connection of its own.
+
+The lock lives as long as that session: if the leader dies, PostgreSQL releases it and
+a standby's next try takes it over within its polling interval.
+"""
+from __future__ import annotations
+
+import psycopg2
+
+from db.connection import connect_kwargs
+
+# "kalesch1" in ASCII: no other kalepool lock uses this key.
+SCHEDULER_LOCK_KEY = 0x6B616C6573636831
+
+
+class Leadership:
+    """Try to become, and check that we still are, the one leader for `key`."""
+
+    def __init__(self, database_url: str, key: int = SCHEDULER_LOCK_KEY):
+        self.key = key
+        self.connection = psycopg2.connect(**connect_kwargs(database_url))
+        self.connection.autocommit = True
+
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free; True when this process leads."""
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", (self.key,))
+            return bool(cursor.fetchone()[0])
+
+    def still_leader(self) -> bool:
+        """True while our session still holds the lock (checked before each job writes)."""
+        try:
+            with self.connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND pid = pg_backend_pid() AND ((classid::bigint << 32) | objid::bigint) = %s",
+                    (self.key & 0xFFFFFFFFFFFFFFFF,))
+                return cursor.fetchone()[0] > 0
+        except psycopg2.Error:
+            return False
+
+    def release(self) -> None:
+        """Give up leadership and close the lock connection."""
+        try:
+            self.connection.close()
+        except psycopg2.Error:
+            pass

@@ -1,0 +1,151 @@
+"""Plant on a pooler's request: every active farmer of that pooler, in parallel, once per block.
+
+The stake is floor(KALE balance x stake_bps / 10000), signed by the farmer's custodial
+key, sent through the outbox under the key `plant:<farmer>:<block>`, so the same
+request repeated in the same block plants nothing twice and answers the same.
+"""
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from stellar_sdk import TransactionEnvelope, scval
+from stellar_sdk.soroban_rpc import GetTransactionResponse
+
+from chain import calls, meta
+from chain.kale import BLOCK_INTERVAL
+from chain.rpc import ChainClient, Ledger, RpcUnavailable
+from chain.storage import FarmState
+from chain.transactions import SimulationFailed, build_invocation, invocation
+from db.connection import database
+from db.models import BalanceEntry, Farmer, Planting, Pooler, TxIntent
+from jobs.outbox import LIVE, Action, Outbox, SourceBusy
+from jobs.split import stake_for
+
+log = logging.getLogger(__name__)
+
+Signer = Callable[[Farmer, TransactionEnvelope], None]
+
+
+def target_block(farm: FarmState, latest: Ledger, current_block_exists: bool) -> int:
+    """The index a plant sent now would land in, per the contract's block selection."""
+    if farm.farm_block is not None and latest.close_time >= farm.farm_block.timestamp + BLOCK_INTERVAL:
+        return farm.index + 1
+    if current_block_exists or farm.index == 0:
+        return farm.index
+    return farm.index + 1
+
+
+def plant_key(farmer_id: int, index: int) -> str:
+    """The outbox idempotency key of a farmer's plant in block `index`."""
+    return f"plant:{farmer_id}:{index}"
+
+
+@dataclass
+class Planter:
+    """Plants a pooler's farmers through the outbox."""
+
+    client: ChainClient
+    outbox: Outbox
+    sign: Signer
+    workers: int = 8
+    wait_seconds: float = 60.0
+
+    def plant_for(self, pooler: Pooler) -> dict[str, Any]:
+        """Plant every active farmer of `pooler` in the open block and answer who is planted.
+
+        All plants are sent first, in parallel; then all are confirmed together, ledger by
+        ledger, so a thousand farmers cost a few ledgers, not a thousand round trips.
+        """
+        farm = self.client.farm_state()
+        latest = self.client.latest_ledger()
+        index = target_block(farm, latest, self.client.block(farm.index) is not None)
+        farmers = list(Farmer.select().where(Farmer.pooler == pooler.id, Farmer.status == "active")
+                       .order_by(Farmer.id))
+        balances = self.client.kale_balances([f.custodial_address for f in farmers])
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            sent = list(pool.map(lambda f: self._send_one(f, index, balances[f.custodial_address]),
+                                 farmers))
+            reasons = {f.id: outcome for f, outcome in zip(farmers, sent) if isinstance(outcome, str)}
+            self.outbox.confirm([o for o in sent if isinstance(o, TxIntent)], self.wait_seconds, pool)
+        return self._answer(index, farmers, reasons)
+
+    def _send_one(self, farmer: Farmer, index: int, balance: int | None) -> TxIntent | str | None:
+        """Send one farmer's plant; its live intent, None if already planted, or why not."""
+        try:
+            with database.connection_context():
+                if Planting.get_or_none(Planting.farmer == farmer.id, Planting.block_index == index):
+                    return None
+                if balance is None:
+                    return "no KALE trustline on the custodial wallet"
+                intent = self._send(farmer, index, stake_for(balance, farmer.stake_bps))
+                return intent if intent.status in LIVE else _reason(intent)
+        except SimulationFailed as exc:
+            return exc.failure.name
+        except (SourceBusy, RpcUnavailable) as exc:
+            return str(exc)
+
+    def _send(self, farmer: Farmer, index: int, stake: int) -> TxIntent:
+        contract = self.client.network.farm_contract
+        source = farmer.custodial_address
+
+        def build(sequence: int, max_time: int, fee: int) -> TransactionEnvelope:
+            operation = calls.plant(contract, source, stake)
+            return build_invocation(self.client, source, sequence, operation, fee, max_time)
+
+        action = Action(key=plant_key(farmer.id, index), action="plant", source=source,
+                        farmer_id=farmer.id, pooler_id=farmer.pooler_id, block_index=index,
+                        amount=stake)
+        return self.outbox.send(action, build, lambda envelope: self.sign(farmer, envelope))
+
+    def _answer(self, index: int, farmers: list[Farmer], reasons: dict[int, str | None]) -> dict[str, Any]:
+        plantings = {p.farmer_id: p for p in Planting.select().where(
+            Planting.block_index == index, Planting.farmer.in_([f.id for f in farmers]))}
+        block = self.client.block(index)
+        planted, failed = [], []
+        for farmer in farmers:
+            planting = plantings.get(farmer.id)
+            if planting is not None:
+                planted.append({"farmer_id": farmer.id, "address": farmer.custodial_address,
+                                "block_index": index, "stake": planting.amount,
+                                "ledger": planting.ledger, "tx_hash": planting.tx_hash})
+            else:
+                failed.append({"farmer_id": farmer.id, "address": farmer.custodial_address,
+                               "reason": reasons.get(farmer.id) or "not planted"})
+        return {
+            "block": None if block is None else {
+                "index": index, "entropy": block.value.entropy.hex(),
+                "timestamp": block.value.timestamp,
+                "closes_at": block.value.timestamp + BLOCK_INTERVAL},
+            "planted": planted,
+            "failed": failed,
+        }
+
+
+def _reason(intent: TxIntent) -> str:
+    if intent.status in LIVE:
+        return "submitted, not yet confirmed"
+    return intent.error_detail or intent.status
+
+
+def record_planting(intent: TxIntent, found: GetTransactionResponse) -> None:
+    """Outbox handler: a confirmed plant becomes a Planting and a stake debit, once."""
+    if found.status.value != "SUCCESS":
+        return
+    farmer = Farmer.get_by_id(intent.farmer_id)
+    contract, _, args = invocation(intent.envelope_xdr)
+    index = meta.pail_index(found.result_meta_xdr, contract, farmer.custodial_address)
+    amount = scval.from_int128(args[1])
+    if index is None:
+        log.error("plant %s succeeded but created no pail; recorded as block %s", intent.id,
+                  intent.block_index)
+        index = intent.block_index
+    planting = Planting.create(farmer=farmer.id, pooler=intent.pooler_id, block_index=index,
+                               amount=amount, intent=intent.id, tx_hash=intent.tx_hash,
+                               ledger=found.ledger)
+    if amount:
+        BalanceEntry.create(account_kind="farmer", account_id=farmer.id, asset="KALE", delta=-amount,
+                            reason="stake", ref_table="plantings", ref_id=planting.id,
+                            block_index=index)

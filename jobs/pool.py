@@ -1,0 +1,39 @@
+"""The pool's working parts, wired once from settings: chain client, custody, outbox and jobs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chain.custody import Custody
+from chain.rpc import ChainClient
+from config import Settings
+from jobs.harvest import Harvester, record_harvest
+from jobs.outbox import Outbox
+from jobs.plant import Planter, record_planting
+from jobs.settlement import Gate, Settler, record_payout
+
+
+@dataclass
+class Pool:
+    """Everything that moves money, sharing one outbox."""
+
+    settings: Settings
+    client: ChainClient
+    custody: Custody
+    outbox: Outbox
+    planter: Planter
+    harvester: Harvester
+    settler: Settler
+
+
+def build_pool(settings: Settings, gates: tuple[Gate, ...] = ()) -> Pool:
+    """Wire the pool for `settings` (the database must already be initialised)."""
+    client = ChainClient(settings.network)
+    custody = Custody.from_settings(settings)
+    outbox = Outbox(client, settings, handlers={
+        "plant": record_planting, "harvest": record_harvest, "payout": record_payout})
+    sign = custody.sign_transaction
+    harvester = Harvester(client, outbox, sign, settings)
+    return Pool(settings=settings, client=client, custody=custody, outbox=outbox,
+                planter=Planter(client, outbox, sign),
+                harvester=harvester,
+                settler=Settler(client, outbox, sign, harvester, gates))
