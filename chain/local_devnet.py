@@ -87,6 +87,10 @@ class LocalDevnet:
         if not response.ok:
             raise RuntimeError(f"friendbot refused {address}: {response.text[:200]}")
 
+    def mint(self, address: str, amount: int) -> None:
+        """Mint `amount` stroops of KALE to `address` with the devnet faucet."""
+        self.call("devnet_mint", {"to": address, "amount": str(amount)})
+
     def stop(self) -> None:
         """Terminate the process (SIGTERM, then SIGKILL)."""
         if self.process is None or self.process.poll() is not None:

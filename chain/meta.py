@@ -5,9 +5,11 @@ changes is how a plant or work is tied to its block.
 """
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from stellar_sdk import Address, xdr
+from xdrlib3 import Unpacker
 
 from chain import storage
 
@@ -74,3 +76,246 @@ def pail_index(meta_xdr: str, contract: str, farmer: str) -> int | None:
                 and change.key[0] == "Pail" and change.key[1] == farmer):
             return change.key[2]
     return None
+
+
+
+# -- Outlining a meta's XDR bytes without decoding them ----------------------------------------
+# Decoding a whole TransactionMeta with stellar_sdk costs about a millisecond; an indexer needs
+# a few small parts of it (the farm's storage changes, the return value, the events). The
+# outline walks the bytes once, skipping what it does not need, and the caller decodes only
+# the spans it wants. Rare union arms fall back to stellar_sdk's own unpacker.
+
+_U32 = struct.Struct(">I")
+# SCVal types of fixed size (bytes after the type tag)
+_FIXED_SCVAL = {0: 4, 1: 0, 2: 8, 3: 4, 4: 4, 5: 8, 6: 8, 7: 8, 8: 8, 9: 16, 10: 16, 11: 32, 12: 32,
+                20: 0, 21: 8}
+_SC_ADDRESS_SIZE = {0: 36, 1: 32, 2: 40, 3: 36, 4: 32}
+_TRUSTLINE_ASSET_SIZE = {0: 0, 1: 40, 2: 48, 3: 32}
+_LEDGER_KEY_SIZE = {0: 36, 7: 32, 9: 32}
+ENTRY_CONTRACT_DATA = 6
+CHANGE_REMOVED = 2
+
+
+def _u32(data: bytes, pos: int) -> int:
+    return _U32.unpack_from(data, pos)[0]
+
+
+def _with_sdk(kind: type, data: bytes, pos: int) -> int:
+    unpacker = Unpacker(data)
+    unpacker.set_position(pos)
+    kind.unpack(unpacker)
+    return unpacker.get_position()
+
+
+def _skip_opaque(data: bytes, pos: int) -> int:
+    return pos + 4 + ((_u32(data, pos) + 3) & ~3)
+
+
+def _skip_optional(data: bytes, pos: int, size: int) -> int:
+    return pos + 4 + (size if _u32(data, pos) else 0)
+
+
+def _skip_sc_address(data: bytes, pos: int) -> int:
+    size = _SC_ADDRESS_SIZE.get(_u32(data, pos))
+    return pos + 4 + size if size is not None else _with_sdk(xdr.SCAddress, data, pos)
+
+
+def _skip_scvals(data: bytes, pos: int, count: int) -> int:
+    for _ in range(count):
+        pos = skip_scval(data, pos)
+    return pos
+
+
+def skip_scval(data: bytes, pos: int) -> int:
+    """The offset just past the SCVal at `pos`."""
+    kind = _u32(data, pos)
+    size = _FIXED_SCVAL.get(kind)
+    if size is not None:
+        return pos + 4 + size
+    if kind in (13, 14, 15):  # bytes, string, symbol
+        return _skip_opaque(data, pos + 4)
+    if kind in (16, 17):  # vec, map: optional, counted
+        if not _u32(data, pos + 4):
+            return pos + 8
+        return _skip_scvals(data, pos + 12, _u32(data, pos + 8) * (2 if kind == 17 else 1))
+    if kind == 18:
+        return _skip_sc_address(data, pos + 4)
+    if kind == 19 and _u32(data, pos + 4) in (0, 1):  # instance: wasm hash or asset, optional map
+        pos += 8 + (32 if _u32(data, pos + 4) == 0 else 0)
+        if not _u32(data, pos):
+            return pos + 4
+        return _skip_scvals(data, pos + 8, _u32(data, pos + 4) * 2)
+    return _with_sdk(xdr.SCVal, data, pos)
+
+
+def _skip_account_entry(data: bytes, pos: int) -> int:
+    pos = _skip_optional(data, pos + 56, 36)  # id, balance, seq, subentries; inflation dest
+    pos = _skip_opaque(data, pos + 4) + 4  # flags, home domain, thresholds
+    signers, pos = _u32(data, pos), pos + 4
+    for _ in range(signers):
+        signed_payload = _u32(data, pos) == 3
+        pos += 36
+        if signed_payload:
+            pos = _skip_opaque(data, pos)
+        pos += 4
+    if _u32(data, pos) != 1:
+        return pos + 4
+    pos += 20  # v1: liabilities
+    if _u32(data, pos) != 2:
+        return pos + 4
+    sponsoring, pos = _u32(data, pos + 12), pos + 16
+    for _ in range(sponsoring):
+        pos = _skip_optional(data, pos, 36)
+    return pos + (20 if _u32(data, pos) == 3 else 4)
+
+
+def _skip_trustline_entry(data: bytes, pos: int) -> int:
+    pos += 36
+    pos += 4 + _TRUSTLINE_ASSET_SIZE[_u32(data, pos)] + 20  # asset, balance, limit, flags
+    if _u32(data, pos) != 1:
+        return pos + 4
+    pos += 20
+    return pos + (12 if _u32(data, pos) == 2 else 4)
+
+
+def _skip_ledger_entry_data(data: bytes, pos: int) -> int:
+    kind = _u32(data, pos)
+    if kind == ENTRY_CONTRACT_DATA:
+        pos = skip_scval(data, _skip_sc_address(data, pos + 8))
+        return skip_scval(data, pos + 4)
+    if kind == 0:
+        return _skip_account_entry(data, pos + 4)
+    if kind == 1 and _u32(data, pos + 40) in _TRUSTLINE_ASSET_SIZE:
+        return _skip_trustline_entry(data, pos + 4)
+    if kind == 9:
+        return pos + 40
+    if kind == 7 and _u32(data, pos + 4) == 0:
+        return _skip_opaque(data, pos + 40)
+    return _with_sdk(xdr.LedgerEntryData, data, pos)
+
+
+def _skip_ledger_key(data: bytes, pos: int) -> int:
+    kind = _u32(data, pos)
+    if kind in _LEDGER_KEY_SIZE:
+        return pos + 4 + _LEDGER_KEY_SIZE[kind]
+    if kind == ENTRY_CONTRACT_DATA:
+        return skip_scval(data, _skip_sc_address(data, pos + 4)) + 4
+    if kind == 1 and _u32(data, pos + 40) in _TRUSTLINE_ASSET_SIZE:
+        return pos + 44 + _TRUSTLINE_ASSET_SIZE[_u32(data, pos + 40)]
+    return _with_sdk(xdr.LedgerKey, data, pos)
+
+
+@dataclass(frozen=True)
+class ChangeSpan:
+    """One ledger-entry change: its type (LedgerEntryChangeType value), the entry type, and where
+    its LedgerEntryData (or, for a removal, its LedgerKey) lies."""
+
+    change: int
+    entry_type: int
+    start: int
+    end: int
+
+
+def _skip_changes(data: bytes, pos: int, into: list[ChangeSpan] | None) -> int:
+    count, pos = _u32(data, pos), pos + 4
+    for _ in range(count):
+        change, pos = _u32(data, pos), pos + 4
+        if change == CHANGE_REMOVED:
+            start, pos = pos, _skip_ledger_key(data, pos)
+        else:
+            start = pos + 4  # past lastModifiedLedgerSeq
+            pos = _skip_ledger_entry_data(data, start)
+            if _u32(data, pos) == 1:  # LedgerEntryExtensionV1: optional sponsor, ext
+                pos = _skip_optional(data, pos + 4, 36) + 4
+            else:
+                pos += 4
+        if into is not None:
+            into.append(ChangeSpan(change, _u32(data, start), start, pos))
+    return pos
+
+
+def _skip_event(data: bytes, pos: int) -> int:
+    pos = _skip_optional(data, pos + 4, 32) + 8  # ext, contract id, type, body v0
+    pos = _skip_scvals(data, pos + 4, _u32(data, pos))
+    return skip_scval(data, pos)
+
+
+def _event_spans(data: bytes, pos: int, prefix: int) -> tuple[list[tuple[int, int]], int]:
+    """Spans of a counted array of events, each after `prefix` bytes (stage or success flag)."""
+    spans = []
+    count, pos = _u32(data, pos), pos + 4
+    for _ in range(count):
+        start = pos + prefix
+        pos = _skip_event(data, start)
+        spans.append((start, pos))
+    return spans, pos
+
+
+def _skip_soroban_ext(data: bytes, pos: int) -> int:
+    return pos + (32 if _u32(data, pos) == 1 else 4)  # v1: ext, three fees
+
+
+@dataclass(frozen=True)
+class MetaOutline:
+    """Where the parts of a TransactionMeta lie in its XDR bytes.
+
+    `changes`: the operations' ledger-entry changes; `op_events`: per operation, the spans of
+    its ContractEvents; `return_value`: the span of the SCVal an invocation returned;
+    `diagnostic_events`: spans of the ContractEvents inside the DiagnosticEvents.
+    """
+
+    data: bytes
+    changes: list[ChangeSpan]
+    op_events: list[list[tuple[int, int]]]
+    return_value: tuple[int, int] | None
+    diagnostic_events: list[tuple[int, int]]
+
+    def decode(self, span: tuple[int, int], kind: type):
+        """The XDR object of `kind` at `span`."""
+        return kind.from_xdr_bytes(self.data[span[0]:span[1]])
+
+
+def outline(data: bytes) -> MetaOutline:
+    """Outline a TransactionMeta (v0 to v4) given as XDR bytes."""
+    version, pos = _u32(data, 0), 4
+    changes: list[ChangeSpan] = []
+    op_events: list[list[tuple[int, int]]] = []
+    return_value = None
+    diagnostic: list[tuple[int, int]] = []
+    if version == 0:  # a bare array of OperationMeta
+        count, pos = _u32(data, pos), pos + 4
+        for _ in range(count):
+            pos = _skip_changes(data, pos, changes)
+        return MetaOutline(data, changes, [], None, [])
+    pos = _skip_changes(data, pos + 4 if version >= 3 else pos, None)  # (ext,) txChangesBefore
+    operations, pos = _u32(data, pos), pos + 4
+    for _ in range(operations):
+        if version == 4:
+            pos = _skip_changes(data, pos + 4, changes)
+            events, pos = _event_spans(data, pos, 0)
+            op_events.append(events)
+        else:
+            pos = _skip_changes(data, pos, changes)
+    if version == 1:
+        return MetaOutline(data, changes, op_events, None, [])
+    pos = _skip_changes(data, pos, None)  # txChangesAfter
+    if version == 2:
+        return MetaOutline(data, changes, op_events, None, [])
+    has_soroban_meta, pos = _u32(data, pos), pos + 4
+    if version == 3:
+        if not has_soroban_meta:
+            return MetaOutline(data, changes, op_events, None, [])
+        events, start = _event_spans(data, _skip_soroban_ext(data, pos), 0)
+        end = skip_scval(data, start)
+        diagnostic, _ = _event_spans(data, end, 4)
+        return MetaOutline(data, changes, [events], (start, end), diagnostic)
+    if has_soroban_meta:
+        pos = _skip_soroban_ext(data, pos)
+        if _u32(data, pos):
+            start, pos = pos + 4, skip_scval(data, pos + 4)
+            return_value = (start, pos)
+        else:
+            pos += 4
+    _, pos = _event_spans(data, pos, 4)  # transaction-level (fee) events
+    diagnostic, pos = _event_spans(data, pos, 4)
+    return MetaOutline(data, changes, op_events, return_value, diagnostic)

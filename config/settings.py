@@ -175,10 +175,11 @@ CONFIG_FILE_ENV = "KALEPOOL_CONFIG"
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Load and validate settings; `overrides` (field names) win over everything."""
     environ = os.environ if environ is None else environ
+    overrides = {name: value for name, value in overrides.items() if value is not None}
     file_values = _read_file(environ.get(CONFIG_FILE_ENV))
     values: dict[str, Any] = {}
     for field in FIELDS:
-        if field.name in overrides and overrides[field.name] is not None:
+        if field.name in overrides:
             raw, label = overrides.pop(field.name), field.name
         elif environ.get(field.env) is not None:
             raw, label = environ[field.env], field.env

@@ -162,3 +162,15 @@ class PrivateCluster:
             raise ClusterError(f"{Path(args[0]).name} {args[1] if len(args) > 1 else ''} failed: "
                                f"{detail[-1] if detail else 'exit status ' + str(result.returncode)}")
         return result
+
+
+def private_cluster(state_dir: str | Path) -> PrivateCluster:
+    """The pool's own cluster under the state directory (used when DATABASE_URL is unset)."""
+    return PrivateCluster(Path(state_dir) / "postgres")
+
+
+def database_url(settings) -> str:
+    """The pool's database URL: DATABASE_URL, or the private cluster's, started if it is stopped."""
+    if settings.database_url:
+        return settings.database_url
+    return private_cluster(settings.state_dir).start().url

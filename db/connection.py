@@ -20,15 +20,6 @@ STALE_SECONDS = 300
 CHECKOUT_TIMEOUT_SECONDS = 10
 
 
-class KalepoolDatabase(PooledPostgresqlDatabase):
-    """Pooled PostgreSQL; every connection works in UTC so timestamps read back alike everywhere."""
-
-    def _initialize_connection(self, connection: Any) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("SET TIME ZONE 'UTC'")
-        connection.commit()
-
-
 def connect_kwargs(url: str) -> dict[str, Any]:
     """psycopg2 keyword arguments for a postgres:// or postgresql:// URL."""
     kwargs = parse(url)
@@ -36,13 +27,16 @@ def connect_kwargs(url: str) -> dict[str, Any]:
     return kwargs
 
 
-def init_database(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> KalepoolDatabase:
-    """Bind `database` to a pool on `url` (replacing any earlier binding) and return it."""
+def init_database(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> PooledPostgresqlDatabase:
+    """Bind `database` to a pool on `url` (replacing any earlier binding) and return it.
+
+    Every connection works in UTC, so timestamps read back alike in every process.
+    """
     close_database()
     kwargs = connect_kwargs(url)
     name = kwargs.pop("database")
-    pooled = KalepoolDatabase(name, max_connections=pool_size, stale_timeout=STALE_SECONDS,
-                              timeout=CHECKOUT_TIMEOUT_SECONDS, autorollback=True, **kwargs)
+    pooled = PooledPostgresqlDatabase(name, options="-c timezone=UTC", max_connections=pool_size, stale_timeout=STALE_SECONDS,
+                              timeout=CHECKOUT_TIMEOUT_SECONDS, **kwargs)
     database.initialize(pooled)
     return pooled
 

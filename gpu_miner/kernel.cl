@@ -89,8 +89,17 @@ typedef ulong16 V;
 /* Leading zero hex digits of the 8 hash bytes in lane h (byte 0 = low byte of h):
  * swap the nibbles of each byte so the digits run from bit 0 upwards, then count
  * trailing zero bits (popcount of the mask below the lowest set bit); 16 if h == 0. */
-#define NIBBLE_ZEROS(h) (popcount(~NSWAP(h) & (NSWAP(h) - 1)) >> 2)
 #define NSWAP(h) ((((h) & 0x0F0F0F0F0F0F0F0FUL) << 4) | (((h) >> 4) & 0x0F0F0F0F0F0F0F0FUL))
+#define NIBBLE_ZEROS(h) (popcount(~NSWAP(h) & (NSWAP(h) - 1)) >> 2)
+
+/* Leading zero hex digits of a hash whose first 32 bytes are lanes h0..h3. */
+static V hash_zeros(V h0, V h1, V h2, V h3)
+{
+    const V z3 = NIBBLE_ZEROS(h3);
+    const V z2 = NIBBLE_ZEROS(h2) + (h2 == 0 ? z3 : (V)0);
+    const V z1 = NIBBLE_ZEROS(h1) + (h1 == 0 ? z2 : (V)0);
+    return NIBBLE_ZEROS(h0) + (h0 == 0 ? z1 : (V)0);
+}
 
 static V bswap64(V x)
 {
@@ -146,13 +155,9 @@ __kernel void kale_search(__global const ulong *states, /* 25 lanes per farmer *
                 B2 = ROL(e12 ^ C1 ^ ROL(C3, 1), 43);
         const V h0 = B0 ^ (~B1 & B2) ^ 0x8000000080008008UL;
         V zeros = NIBBLE_ZEROS(h0);
-        if (ANY(h0 == 0)) { /* 16+ zeros: about once in 2^64 hashes */
+        if (ANY(h0 == 0)) { /* 16 zeros or more: about once in 2^64 hashes */
             const V B3 = ROL(e18 ^ C2 ^ ROL(C4, 1), 21), B4 = ROL(e24 ^ C3 ^ ROL(C0, 1), 14);
-            const V h1 = B1 ^ (~B2 & B3), h2 = B2 ^ (~B3 & B4), h3 = B3 ^ (~B4 & B0);
-            const V z3 = NIBBLE_ZEROS(h3);
-            const V z2 = NIBBLE_ZEROS(h2) + (h2 == 0 ? z3 : (V)0);
-            const V z1 = NIBBLE_ZEROS(h1) + (h1 == 0 ? z2 : (V)0);
-            zeros += h0 == 0 ? z1 : (V)0;
+            zeros = hash_zeros(h0, B1 ^ (~B2 & B3), B2 ^ (~B3 & B4), B3 ^ (~B4 & B0));
         }
         const V key = (zeros << 32) | (0xFFFFFFFFUL - offset);
         top = max(top, offset < limit ? key : (V)0);

@@ -25,10 +25,11 @@ class Pool:
     settler: Settler
 
 
-def build_pool(settings: Settings, gates: tuple[Gate, ...] = ()) -> Pool:
+def build_pool(settings: Settings, gates: tuple[Gate, ...] = (), custody: Custody | None = None,
+               client: ChainClient | None = None) -> Pool:
     """Wire the pool for `settings` (the database must already be initialised)."""
-    client = ChainClient(settings.network)
-    custody = Custody.from_settings(settings)
+    client = client or ChainClient(settings.network)
+    custody = custody or Custody.from_settings(settings)
     outbox = Outbox(client, settings, handlers={
         "plant": record_planting, "harvest": record_harvest, "payout": record_payout})
     sign = custody.sign_transaction

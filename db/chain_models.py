@@ -1,0 +1,113 @@
+"""peewee models over the indexer's tables (migration 0003): the chain's own record.
+
+Chain rows are keyed by on-chain identity: ledgers by sequence, transactions by hash,
+KALE movements by event id. Amounts are exact ints (`AmountField`).
+"""
+from __future__ import annotations
+
+from peewee import (BigAutoField, BigIntegerField, BooleanField, ForeignKeyField, IntegerField,
+                    TextField, fn)
+from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
+
+from db.models import AmountField, BaseModel, Farmer
+
+SCOPES = ("pool", "all")
+
+
+class IndexerCursor(BaseModel):
+    """The last ledger whose rows are all stored, per scope."""
+
+    scope = TextField(primary_key=True)
+    start_ledger = BigIntegerField()
+    ledger = BigIntegerField()
+
+    class Meta:
+        table_name = "indexer_cursor"
+
+
+class ChainLedger(BaseModel):
+    """One marker per ingested ledger: its hash, its parent's hash, close time and size."""
+
+    sequence = BigIntegerField(primary_key=True)
+    hash = TextField()
+    previous_hash = TextField(null=True)
+    close_time = BigIntegerField()
+    transaction_count = IntegerField()
+
+    class Meta:
+        table_name = "chain_ledgers"
+
+
+class ChainTransaction(BaseModel):
+    """A transaction as the chain recorded it, decoded: the call, its outcome and effects."""
+
+    hash = TextField(primary_key=True)
+    ledger = BigIntegerField()
+    application_order = IntegerField()
+    close_time = BigIntegerField()
+    source = TextField()
+    fee_source = TextField(null=True)
+    fee_charged = BigIntegerField()
+    successful = BooleanField()
+    result_code = TextField()
+    kind = TextField()
+    contract = TextField(null=True)
+    function = TextField(null=True)
+    args = BinaryJSONField(null=True)
+    return_value = BinaryJSONField(null=True)
+    contract_error = IntegerField(null=True)
+    farmer = TextField(null=True)
+    block_index = BigIntegerField(null=True)
+    stake = AmountField(null=True)
+    stake_burned = AmountField(null=True)
+    nonce = AmountField(null=True)
+    work_hash = TextField(null=True)
+    zeros = IntegerField(null=True)
+    gap = IntegerField(null=True)
+    reward = AmountField(null=True)
+    amount_minted = AmountField(null=True)
+    operations = BinaryJSONField(default=list)
+
+    class Meta:
+        table_name = "chain_transactions"
+
+
+class ChainKaleMovement(BaseModel):
+    """One KALE movement (SAC mint, burn, transfer or clawback event)."""
+
+    id = TextField(primary_key=True)
+    ledger = BigIntegerField()
+    tx_hash = TextField()
+    kind = TextField()
+    from_address = TextField(null=True)
+    to_address = TextField(null=True)
+    amount = AmountField()
+
+    class Meta:
+        table_name = "chain_kale_movements"
+
+
+class Discrepancy(BaseModel):
+    """A pool record and the chain disagree; open until someone resolves it."""
+
+    id = BigAutoField()
+    fingerprint = TextField(unique=True)
+    kind = TextField()
+    farmer = ForeignKeyField(Farmer, column_name="farmer_id", null=True)
+    block_index = BigIntegerField(null=True)
+    pool_side = BinaryJSONField(null=True)
+    chain_side = BinaryJSONField(null=True)
+    detected_at = DateTimeTZField(default=fn.now)
+    resolved_at = DateTimeTZField(null=True)
+    resolution = TextField(null=True)
+
+    class Meta:
+        table_name = "discrepancies"
+
+
+def open_discrepancies() -> int:
+    """How many discrepancies are unresolved (the alarm metric)."""
+    return Discrepancy.select().where(Discrepancy.resolved_at.is_null()).count()
+
+
+CHAIN_MODELS = (IndexerCursor, ChainLedger, ChainTransaction, ChainKaleMovement, Discrepancy)

@@ -1,0 +1,71 @@
+"""`manage.py db`: apply migrations and show where the schema is; `open_database` for other commands."""
+from __future__ import annotations
+
+import click
+import psycopg2
+
+from config import Settings, load_settings
+from db import migrate as migrations
+from db.cluster import ClusterError, database_url
+from db.connection import init_database
+
+
+def _url(settings: Settings) -> str:
+    try:
+        return database_url(settings)
+    except ClusterError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@click.group()
+def db() -> None:
+    """Database schema: migrate, status."""
+
+
+@db.command()
+def migrate() -> None:
+    """Apply pending migrations (safe to run from several processes at once)."""
+    try:
+        applied = migrations.migrate(_url(load_settings()))
+    except (migrations.MigrationError, psycopg2.Error) as exc:
+        raise click.ClickException(_first_line(exc)) from None
+    for migration in applied:
+        click.echo(f"applied {migration.version:04d}_{migration.name}")
+    click.echo("schema is up to date" if applied else "nothing to apply: schema is up to date")
+
+
+@db.command()
+def status() -> None:
+    """List every migration and whether it is applied."""
+    try:
+        states = migrations.status(_url(load_settings()))
+    except psycopg2.Error as exc:
+        raise click.ClickException(_first_line(exc)) from None
+    for state in states:
+        when = state.applied_at.isoformat(timespec="seconds") if state.applied_at else "pending"
+        note = "" if state.known else "  (recorded in the database; no such file here)"
+        click.echo(f"{state.migration.version:04d}_{state.migration.name:<30} {when}{note}")
+    pending = sum(1 for state in states if state.applied_at is None)
+    click.echo(f"{len(states) - pending} applied, {pending} pending")
+
+
+def open_database(settings: Settings, pool_size: int = 2) -> str:
+    """Bind the models to the pool's database for a CLI command and return its URL.
+
+    A ClickException (one line) when the server is unreachable or migrations are pending.
+    """
+    url = _url(settings)
+    try:
+        pending = [state for state in migrations.status(url) if state.applied_at is None]
+    except psycopg2.Error as exc:
+        raise click.ClickException(f"database unreachable: {_first_line(exc)}") from None
+    if pending:
+        raise click.ClickException(f"the database schema has {len(pending)} pending migration(s): "
+                                   "run `manage.py db migrate` first")
+    init_database(url, pool_size=pool_size)
+    return url

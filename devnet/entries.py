@@ -1,0 +1,208 @@
+"""Ledger keys and entries of the devnet (accounts, trustlines, contract data, code), as XDR objects.
+
+An `Entry` is one stored ledger entry: its LedgerEntryData, the ledger that last
+modified it and, for contract data and code, the ledger it lives until. Entries
+are immutable: a change makes a new Entry, so a "before" snapshot stays valid.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+
+from stellar_sdk import Address, Asset, Keypair, StrKey, xdr
+
+BASE_RESERVE = 5_000_000
+ACCOUNT_SEQ_SHIFT = 32  # a new account's sequence number is (ledger << 32)
+AUTHORIZED_FLAG = 1
+MAX_TRUSTLINE_LIMIT = 2**63 - 1
+
+
+class Entry:
+    """One ledger entry: data (decoded lazily from bytes), last modifier, TTL."""
+
+    __slots__ = ("_data", "_bytes", "last_modified", "live_until")
+
+    def __init__(self, data: xdr.LedgerEntryData | None, last_modified: int,
+                 live_until: int | None = None, data_bytes: bytes | None = None):
+        self._data = data
+        self._bytes = data_bytes
+        self.last_modified = last_modified
+        self.live_until = live_until
+
+    @property
+    def data(self) -> xdr.LedgerEntryData:
+        if self._data is None:
+            self._data = xdr.LedgerEntryData.from_xdr_bytes(self._bytes)
+        return self._data
+
+    @property
+    def data_bytes(self) -> bytes:
+        if self._bytes is None:
+            self._bytes = self.data.to_xdr_bytes()
+        return self._bytes
+
+    def ledger_entry(self) -> xdr.LedgerEntry:
+        """The full LedgerEntry, as meta and stateChanges carry it."""
+        return xdr.LedgerEntry(xdr.Uint32(self.last_modified), self.data, xdr.LedgerEntryExt(0))
+
+    def same_data(self, other: "Entry") -> bool:
+        """Whether two entries share their data object (one is a TTL change of the other)."""
+        return ((self._bytes is not None and self._bytes is other._bytes)
+                or (self._data is not None and self._data is other._data))
+
+    def with_ttl(self, live_until: int) -> "Entry":
+        """The same entry living until another ledger (a TTL change leaves the data untouched)."""
+        return Entry(self._data, self.last_modified, live_until, self._bytes)
+
+
+def account_id(address: str) -> xdr.AccountID:
+    """The AccountID of a G... address."""
+    return Keypair.from_public_key(address).xdr_account_id()
+
+
+def account_address(account: xdr.AccountID) -> str:
+    """The G... address of an AccountID."""
+    return StrKey.encode_ed25519_public_key(account.account_id.ed25519.uint256)
+
+
+def muxed_address(muxed: xdr.MuxedAccount) -> str:
+    """The underlying G... address of a (possibly muxed) account."""
+    if muxed.type == xdr.CryptoKeyType.KEY_TYPE_ED25519:
+        return StrKey.encode_ed25519_public_key(muxed.ed25519.uint256)
+    return StrKey.encode_ed25519_public_key(muxed.med25519.ed25519.uint256)
+
+
+def key_bytes(key: xdr.LedgerKey) -> bytes:
+    return key.to_xdr_bytes()
+
+
+def account_key(address: str) -> xdr.LedgerKey:
+    return xdr.LedgerKey(type=xdr.LedgerEntryType.ACCOUNT,
+                         account=xdr.LedgerKeyAccount(account_id(address)))
+
+
+def trustline_asset(asset: Asset) -> xdr.TrustLineAsset:
+    return xdr.TrustLineAsset.from_xdr_bytes(asset.to_xdr_object().to_xdr_bytes())
+
+
+def trustline_key(address: str, asset: Asset) -> xdr.LedgerKey:
+    return xdr.LedgerKey(type=xdr.LedgerEntryType.TRUSTLINE,
+                         trust_line=xdr.LedgerKeyTrustLine(account_id(address), trustline_asset(asset)))
+
+
+def ttl_key_hash(key: bytes) -> bytes:
+    """The TTL entry's key hash of a contract data/code LedgerKey."""
+    return hashlib.sha256(key).digest()
+
+
+def new_account(address: str, balance: int, seq: int) -> xdr.LedgerEntryData:
+    return xdr.LedgerEntryData(type=xdr.LedgerEntryType.ACCOUNT, account=xdr.AccountEntry(
+        account_id=account_id(address), balance=xdr.Int64(balance),
+        seq_num=xdr.SequenceNumber(xdr.Int64(seq)), num_sub_entries=xdr.Uint32(0),
+        inflation_dest=None, flags=xdr.Uint32(0), home_domain=xdr.String32(b""),
+        thresholds=xdr.Thresholds(b"\x01\x00\x00\x00"), signers=[], ext=xdr.AccountEntryExt(0)))
+
+
+def account_balance(data: xdr.LedgerEntryData) -> int:
+    return data.account.balance.int64
+
+
+def account_seq(data: xdr.LedgerEntryData) -> int:
+    return data.account.seq_num.sequence_number.int64
+
+
+def min_balance(data: xdr.LedgerEntryData) -> int:
+    """The account's reserve: (2 + subentries) base reserves."""
+    return (2 + data.account.num_sub_entries.uint32) * BASE_RESERVE
+
+
+def with_account(data: xdr.LedgerEntryData, balance: int | None = None, seq: int | None = None,
+                 sub_entries_delta: int = 0) -> xdr.LedgerEntryData:
+    """A copy of an account entry with a new balance, sequence number or subentry count."""
+    account = copy.copy(data.account)
+    if balance is not None:
+        account.balance = xdr.Int64(balance)
+    if seq is not None:
+        account.seq_num = xdr.SequenceNumber(xdr.Int64(seq))
+    if sub_entries_delta:
+        account.num_sub_entries = xdr.Uint32(account.num_sub_entries.uint32 + sub_entries_delta)
+    return xdr.LedgerEntryData(type=xdr.LedgerEntryType.ACCOUNT, account=account)
+
+
+def new_trustline(address: str, asset: Asset, limit: int) -> xdr.LedgerEntryData:
+    return xdr.LedgerEntryData(type=xdr.LedgerEntryType.TRUSTLINE, trust_line=xdr.TrustLineEntry(
+        account_id=account_id(address), asset=trustline_asset(asset), balance=xdr.Int64(0),
+        limit=xdr.Int64(limit), flags=xdr.Uint32(AUTHORIZED_FLAG), ext=xdr.TrustLineEntryExt(0)))
+
+
+def with_trustline(data: xdr.LedgerEntryData, balance: int | None = None,
+                   limit: int | None = None) -> xdr.LedgerEntryData:
+    line = copy.copy(data.trust_line)
+    if balance is not None:
+        line.balance = xdr.Int64(balance)
+    if limit is not None:
+        line.limit = xdr.Int64(limit)
+    return xdr.LedgerEntryData(type=xdr.LedgerEntryType.TRUSTLINE, trust_line=line)
+
+
+def sc_address(address: str) -> xdr.SCAddress:
+    return Address(address).to_xdr_sc_address()
+
+
+def contract_data_key(contract: xdr.SCAddress, key: xdr.SCVal, temporary: bool) -> xdr.LedgerKey:
+    durability = (xdr.ContractDataDurability.TEMPORARY if temporary
+                  else xdr.ContractDataDurability.PERSISTENT)
+    return xdr.LedgerKey(type=xdr.LedgerEntryType.CONTRACT_DATA,
+                         contract_data=xdr.LedgerKeyContractData(contract, key, durability))
+
+
+def contract_data(contract: xdr.SCAddress, key: xdr.SCVal, temporary: bool,
+                  val: xdr.SCVal) -> xdr.LedgerEntryData:
+    durability = (xdr.ContractDataDurability.TEMPORARY if temporary
+                  else xdr.ContractDataDurability.PERSISTENT)
+    return xdr.LedgerEntryData(type=xdr.LedgerEntryType.CONTRACT_DATA, contract_data=xdr.ContractDataEntry(
+        ext=xdr.ExtensionPoint(0), contract=contract, key=key, durability=durability, val=val))
+
+
+INSTANCE_KEY = xdr.SCVal(xdr.SCValType.SCV_LEDGER_KEY_CONTRACT_INSTANCE)
+
+
+def instance_key(contract: xdr.SCAddress) -> xdr.LedgerKey:
+    return contract_data_key(contract, INSTANCE_KEY, temporary=False)
+
+
+def contract_code_key(code_hash: bytes) -> xdr.LedgerKey:
+    return xdr.LedgerKey(type=xdr.LedgerEntryType.CONTRACT_CODE,
+                         contract_code=xdr.LedgerKeyContractCode(xdr.Hash(code_hash)))
+
+
+def contract_code(code: bytes) -> xdr.LedgerEntryData:
+    return xdr.LedgerEntryData(type=xdr.LedgerEntryType.CONTRACT_CODE, contract_code=xdr.ContractCodeEntry(
+        ext=xdr.ContractCodeEntryExt(0), hash=xdr.Hash(hashlib.sha256(code).digest()), code=code))
+
+
+def key_of(data: xdr.LedgerEntryData) -> xdr.LedgerKey:
+    """The LedgerKey that addresses an entry."""
+    t = data.type
+    if t == xdr.LedgerEntryType.ACCOUNT:
+        return xdr.LedgerKey(type=t, account=xdr.LedgerKeyAccount(data.account.account_id))
+    if t == xdr.LedgerEntryType.TRUSTLINE:
+        return xdr.LedgerKey(type=t, trust_line=xdr.LedgerKeyTrustLine(
+            data.trust_line.account_id, data.trust_line.asset))
+    if t == xdr.LedgerEntryType.CONTRACT_DATA:
+        d = data.contract_data
+        return xdr.LedgerKey(type=t, contract_data=xdr.LedgerKeyContractData(d.contract, d.key, d.durability))
+    if t == xdr.LedgerEntryType.CONTRACT_CODE:
+        return xdr.LedgerKey(type=t, contract_code=xdr.LedgerKeyContractCode(data.contract_code.hash))
+    raise ValueError(f"unsupported entry type {t}")
+
+
+def ttl_entry(key: bytes, live_until: int, last_modified: int) -> xdr.LedgerEntry:
+    """The TTL LedgerEntry that goes with a contract data/code entry (for meta)."""
+    return xdr.LedgerEntry(xdr.Uint32(last_modified), xdr.LedgerEntryData(
+        type=xdr.LedgerEntryType.TTL,
+        ttl=xdr.TTLEntry(xdr.Hash(ttl_key_hash(key)), xdr.Uint32(live_until))), xdr.LedgerEntryExt(0))
+
+
+def ttl_ledger_key(key: bytes) -> xdr.LedgerKey:
+    return xdr.LedgerKey(type=xdr.LedgerEntryType.TTL, ttl=xdr.LedgerKeyTtl(xdr.Hash(ttl_key_hash(key))))

@@ -1,0 +1,272 @@
+"""The devnet chain: transaction queue, ledger close, persistence, friendbot and the KALE faucet.
+
+Submitted transactions are checked at once (PENDING or ERROR) and applied at the
+next ledger close in arrival order. Several pending transactions from one source
+are accepted when their sequence numbers chain (seq = previous pending + 1), so a
+single account can submit many `work` calls within one ledger; they apply in
+sequence order. One lock guards the state; each close is one SQLite transaction.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import sqlite3
+import threading
+from collections import defaultdict
+from pathlib import Path
+
+from stellar_sdk import Account, Keypair, Network, StrKey, TransactionBuilder, xdr
+
+from devnet import entries as E
+from devnet import genesis, meta, validation
+from devnet.apply import Applied, apply_transaction
+from devnet.fees import BASE_FEE
+from devnet.history import EventRow, History, LedgerRow, TxRow, toid
+from devnet.host import LedgerInfo
+from devnet.simulate import simulate
+from devnet.state import State
+from devnet.validation import Rejected, Tx
+
+PROTOCOL_VERSION = 23
+MAX_QUEUE = 50_000
+FRIENDBOT_XLM = "10000"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _xdr64(obj) -> str:
+    return _b64(obj.to_xdr_bytes())
+
+
+class Chain:
+    """The ledger state, its history and the pending transactions of one devnet."""
+
+    def __init__(self, state_dir: Path, *, ledger_seconds: int = 5, temp_ttl: int = 17280,
+                 retention: int = 120960, auto_close: bool = True):
+        self.passphrase = genesis.PASSPHRASE
+        self.network_id = Network(self.passphrase).network_id()
+        self.ledger_seconds = ledger_seconds
+        self.temp_ttl = temp_ttl
+        self.retention = retention
+        self.auto_close = auto_close
+        self.lock = threading.RLock()
+        self.closed = threading.Condition(self.lock)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(state_dir / "devnet.sqlite3", check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        State.create_tables(self.db)
+        self.history = History(self.db)
+        self.state = State()
+        self.latest = self.history.latest_ledger()
+        if self.latest is None:
+            self._genesis()
+        else:
+            self.state.load(self.db)
+        self.fee_pool = xdr.LedgerHeader.from_xdr_bytes(self.latest.header).fee_pool.int64
+        self.state.seq = self.latest.seq + 1
+        self.queue: list[Tx] = []
+        self.queued: set[bytes] = set()
+        self.pending_seq: dict[str, int] = {}
+        self.pending_fees: dict[str, int] = defaultdict(int)
+        self.dropped: dict[str, int] = {}
+
+    # -- ledgers ------------------------------------------------------------------------------
+    def _header(self, seq: int, close_time: int, previous: bytes, tx_hashes: list[bytes],
+                results: list[bytes]) -> LedgerRow:
+        tx_set_hash = hashlib.sha256(previous + b"".join(tx_hashes)).digest()
+        header = xdr.LedgerHeader(
+            ledger_version=xdr.Uint32(PROTOCOL_VERSION), previous_ledger_hash=xdr.Hash(previous),
+            scp_value=xdr.StellarValue(xdr.Hash(tx_set_hash), xdr.TimePoint(xdr.Uint64(close_time)), [],
+                                       xdr.StellarValueExt(xdr.StellarValueType.STELLAR_VALUE_BASIC)),
+            tx_set_result_hash=xdr.Hash(hashlib.sha256(b"".join(results)).digest()),
+            bucket_list_hash=xdr.Hash(hashlib.sha256(tx_set_hash + seq.to_bytes(4, "big")).digest()),
+            ledger_seq=xdr.Uint32(seq), total_coins=xdr.Int64(genesis.TOTAL_COINS),
+            fee_pool=xdr.Int64(self.fee_pool), inflation_seq=xdr.Uint32(0), id_pool=xdr.Uint64(0),
+            base_fee=xdr.Uint32(BASE_FEE), base_reserve=xdr.Uint32(E.BASE_RESERVE),
+            max_tx_set_size=xdr.Uint32(MAX_QUEUE), skip_list=[xdr.Hash(bytes(32))] * 4,
+            ext=xdr.LedgerHeaderExt(0))
+        header_bytes = header.to_xdr_bytes()
+        return LedgerRow(seq, hashlib.sha256(header_bytes).digest(), close_time, header_bytes)
+
+    def _genesis(self) -> None:
+        self.state.seq = 1
+        for key, entry in genesis.genesis_entries(self.passphrase):
+            self.state.put(key, entry)
+        self.fee_pool = 0
+        self.latest = self._header(1, genesis.GENESIS_CLOSE_TIME, bytes(32), [], [])
+        self.db.execute("BEGIN")
+        self.history.add_ledger(self.latest)
+        self.state.save(self.db)
+        self.db.execute("COMMIT")
+
+    @property
+    def oldest_seq(self) -> int:
+        return max(1, self.latest.seq - self.retention + 1)
+
+    def next_ledger(self) -> LedgerInfo:
+        """The ledger being built: what simulation and the next close see."""
+        return LedgerInfo(seq=self.latest.seq + 1, timestamp=self.latest.close_time + self.ledger_seconds,
+                          network_id=self.network_id, temp_ttl=self.temp_ttl,
+                          persistent_ttl=genesis.MIN_PERSISTENT_TTL, max_ttl=genesis.MAX_ENTRY_TTL)
+
+    def close_ledger(self) -> int:
+        """Apply every queued transaction in a new ledger; returns its sequence number."""
+        with self.lock:
+            ledger = self.next_ledger()
+            self.state.seq = ledger.seq
+            queue, self.queue = self.queue, []
+            self.queued.clear()
+            self.pending_seq.clear()
+            self.pending_fees.clear()
+            applied: list[tuple[Tx, Applied]] = []
+            for tx in queue:
+                outcome = apply_transaction(self.state, tx, ledger, self.passphrase)
+                if outcome is None:
+                    self.dropped[tx.hash_hex] = ledger.seq
+                else:
+                    applied.append((tx, outcome))
+                    self.fee_pool += outcome.fee_charged
+            self.state.evict(ledger.seq)
+            row = self._header(ledger.seq, ledger.timestamp, self.latest.hash,
+                               [tx.hash for tx, _ in applied], [a.result.to_xdr_bytes() for _, a in applied])
+            self.db.execute("BEGIN")
+            self.history.add_ledger(row)
+            self._record(row, applied)
+            self.state.save(self.db)
+            if ledger.seq % 100 == 0:
+                self.history.prune(max(1, ledger.seq - self.retention + 1))
+            self.db.execute("COMMIT")
+            self.latest = row
+            self.state.seq = ledger.seq + 1
+            if len(self.dropped) > 10_000:
+                self.dropped = dict(list(self.dropped.items())[-5_000:])
+            self.closed.notify_all()
+            return ledger.seq
+
+    def _record(self, row: LedgerRow, applied: list[tuple[Tx, Applied]]) -> None:
+        txs, events = [], []
+        fee_toid = toid(row.seq)
+        fee_index = 0
+        for order, (tx, outcome) in enumerate(applied, start=1):
+            contract_events = [[_xdr64(e) for e in op_events] for op_events in outcome.contract_events]
+            tx_events = [_xdr64(e) for e in outcome.tx_events]
+            txs.append(TxRow(tx.hash_hex, row.seq, order, "SUCCESS" if outcome.success else "FAILED",
+                             tx.fee_bump is not None, tx.raw, outcome.result.to_xdr_bytes(),
+                             outcome.meta.to_xdr_bytes(), [_xdr64(d) for d in outcome.diagnostic],
+                             tx_events, contract_events, row.close_time))
+            for event in outcome.tx_events:
+                events.append(self._event_row(fee_toid, fee_index, row.seq, tx.hash_hex, event.event))
+                fee_index += 1
+            for op_index, op_events in enumerate(outcome.contract_events):
+                for index, event in enumerate(op_events):
+                    events.append(self._event_row(toid(row.seq, order, op_index), index, row.seq,
+                                                  tx.hash_hex, event))
+        self.history.add_transactions(txs)
+        self.history.add_events(events)
+
+    @staticmethod
+    def _event_row(event_toid: int, index: int, seq: int, tx_hash: str, event: xdr.ContractEvent) -> EventRow:
+        body = event.body.v0
+        contract = StrKey.encode_contract(event.contract_id.contract_id.hash) if event.contract_id else ""
+        kind = {0: "system", 1: "contract", 2: "diagnostic"}[event.type.value]
+        return EventRow(event_toid, index, seq, tx_hash, contract, kind, [_xdr64(t) for t in body.topics],
+                        _xdr64(body.data))
+
+    # -- transactions ---------------------------------------------------------------------------
+    def submit(self, envelope_b64: str) -> dict:
+        """sendTransaction: PENDING, DUPLICATE, TRY_AGAIN_LATER or ERROR (raises Malformed)."""
+        tx = validation.decode(envelope_b64, self.network_id)
+        try:
+            validation.check_static(tx)
+        except Rejected as rejected:
+            with self.lock:
+                return self._send_result(tx, "ERROR", rejected)
+        with self.lock:
+            if tx.hash in self.queued:
+                return self._send_result(tx, "DUPLICATE")
+            if len(self.queue) >= MAX_QUEUE:
+                return self._send_result(tx, "TRY_AGAIN_LATER")
+            ledger = self.next_ledger()
+            source = self.state.get(E.account_key(tx.source).to_xdr_bytes())
+            fee_source = self.state.get(E.account_key(tx.fee_source).to_xdr_bytes())
+            expected = self.pending_seq.get(tx.source, E.account_seq(source.data) if source else 0) + 1
+            try:
+                validation.check_time(tx, ledger.timestamp, ledger.seq)
+                validation.check_account(tx, source, fee_source, expected, self.pending_fees[tx.fee_source])
+            except Rejected as rejected:
+                return self._send_result(tx, "ERROR", rejected)
+            self.queue.append(tx)
+            self.queued.add(tx.hash)
+            self.pending_seq[tx.source] = tx.seq
+            self.pending_fees[tx.fee_source] += tx.charge
+            return self._send_result(tx, "PENDING")
+
+    def _send_result(self, tx: Tx, status: str, rejected: Rejected | None = None) -> dict:
+        result = {"status": status, "hash": tx.hash_hex, "latestLedger": self.latest.seq,
+                  "latestLedgerCloseTime": str(self.latest.close_time)}
+        if rejected is not None:
+            error = meta.tx_result(0, rejected.code)
+            if rejected.inner and tx.fee_bump is not None:
+                error = meta.fee_bump_result(0, tx.inner_hash, error)
+            result["errorResultXdr"] = _xdr64(error)
+            result["diagnosticEventsXdr"] = []
+        return result
+
+    def simulate(self, envelope_b64: str, auth_mode: str | None) -> dict:
+        tx = validation.decode(envelope_b64, self.network_id)
+        with self.lock:
+            result = simulate(self.state, tx, self.next_ledger(), auth_mode)
+            result["latestLedger"] = self.latest.seq
+            return result
+
+    def wait_applied(self, tx_hash: str, timeout: float = 30.0) -> TxRow | None:
+        """Block until `tx_hash` is applied (closing a ledger if closes are manual); None if dropped."""
+        with self.lock:
+            if not self.auto_close:
+                self.close_ledger()
+            deadline = threading.TIMEOUT_MAX if timeout is None else timeout
+            while True:
+                row = self.history.transaction(tx_hash)
+                if row is not None or tx_hash in self.dropped:
+                    return row
+                if not self.closed.wait(deadline):
+                    return None
+
+    def _internal(self, signer: Keypair, build) -> dict:
+        """Build, sign and submit a transaction from a devnet-held account; wait for it."""
+        with self.lock:
+            account = self.state.get(E.account_key(signer.public_key).to_xdr_bytes())
+            seq = self.pending_seq.get(signer.public_key, E.account_seq(account.data))
+            builder = TransactionBuilder(Account(signer.public_key, seq), self.passphrase, base_fee=BASE_FEE)
+            envelope = build(builder).add_time_bounds(0, 0).build()
+            envelope.sign(signer)
+            sent = self.submit(envelope.to_xdr())
+        if sent["status"] != "PENDING":
+            return {"hash": sent["hash"], "status": "ERROR", "errorResultXdr": sent.get("errorResultXdr")}
+        row = self.wait_applied(sent["hash"])
+        if row is None:
+            return {"hash": sent["hash"], "status": "NOT_FOUND"}
+        return {"hash": row.hash, "status": row.status, "ledger": row.ledger, "resultXdr": _b64(row.result)}
+
+    def friendbot(self, address: str) -> dict:
+        """Create and fund `address` with 10,000 XLM from the root account."""
+        return self._internal(genesis.root(self.passphrase),
+                              lambda b: b.append_create_account_op(address, FRIENDBOT_XLM))
+
+    def mint(self, address: str, amount: int) -> dict:
+        """Pay `amount` stroops of KALE from the issuer (a mint) to `address`, which needs a trustline."""
+        asset = genesis.kale_asset()
+        value = f"{amount // 10_000_000}.{amount % 10_000_000:07d}"
+        return self._internal(genesis.kale_issuer(),
+                              lambda b: b.append_payment_op(address, asset, value))
+
+    def account_exists(self, address: str) -> bool:
+        with self.lock:
+            return self.state.get(E.account_key(address).to_xdr_bytes()) is not None
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.close()

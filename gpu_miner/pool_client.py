@@ -1,0 +1,118 @@
+"""HTTP to the pool's pooler API: ask for plants, report work (see BRIEF "The pool <-> pooler API")."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import requests
+
+PLANT_TIMEOUT = 180.0  # the pool plants every farmer and waits for the chain before answering
+REPORT_TIMEOUT = 60.0
+
+
+class PoolUnavailable(RuntimeError):
+    """The pool could not be reached, timed out, or answered with a server error (try again)."""
+
+
+class PoolRefused(RuntimeError):
+    """The pool answered 4xx: a bad API key or a bad request (trying again will not help)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        self.status, self.code = status, code
+        super().__init__(f"pool refused ({status} {code}): {message}")
+
+
+@dataclass(frozen=True)
+class OpenBlock:
+    """The block the pool planted in: what the hash commits to, and when it opened."""
+
+    index: int
+    entropy: bytes
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class Planted:
+    """A farmer the pool planted: its address, plant ledger and stake."""
+
+    address: str
+    block_index: int
+    ledger: int | None
+    stake: int | None
+    farmer_id: int | None
+
+
+@dataclass(frozen=True)
+class PlantAnswer:
+    """The pool's answer to a plant request."""
+
+    block: OpenBlock | None
+    planted: list[Planted]
+    failed: list[dict[str, Any]]
+
+
+def pool_host(url: str) -> str:
+    """host[:port] of the pool URL, for naming the state file."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"pool URL must be http(s)://host[:port][/path], got {url!r}")
+    return parsed.netloc.replace(":", "_")
+
+
+class PoolClient:
+    """The calling pooler's side of /api/v1/pooler/*."""
+
+    def __init__(self, base_url: str, api_key: str, session: requests.Session | None = None) -> None:
+        pool_host(base_url)
+        self.base_url = base_url.rstrip("/")
+        if not self.base_url.endswith("/api/v1"):
+            self.base_url += "/api/v1"
+        self.session = session or requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {api_key}"
+
+    def _post(self, path: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:
+        url = f"{self.base_url}{path}"
+        try:
+            response = self.session.post(url, json=body, timeout=(5.0, timeout))
+        except requests.RequestException as exc:
+            raise PoolUnavailable(f"pool {url} unreachable: {type(exc).__name__}") from None
+        if response.status_code >= 500 or response.status_code == 429:
+            raise PoolUnavailable(f"pool {url} answered {response.status_code}")
+        try:
+            data = response.json()
+        except ValueError:
+            raise PoolUnavailable(f"pool {url} answered {response.status_code} without JSON") from None
+        if response.status_code >= 400:
+            error = data.get("error", {}) if isinstance(data, dict) else {}
+            raise PoolRefused(response.status_code, str(error.get("code", "error")),
+                              str(error.get("message", response.text[:200])))
+        return data
+
+    def plant_request(self, block_index: int | None = None) -> PlantAnswer:
+        """Ask the pool to plant this pooler's farmers in the open block (idempotent per block)."""
+        body = {} if block_index is None else {"block_index": block_index}
+        data = self._post("/pooler/plant-request", body, PLANT_TIMEOUT)
+        try:
+            return _plant_answer(data)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PoolUnavailable(f"pool answered a malformed plant-request: {exc!r}") from None
+
+    def work_complete(self, results: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        """Report works (farmer, block_index, nonce, hash, tx_hash); the pool verifies each."""
+        data = self._post("/pooler/work-complete", {"results": results}, REPORT_TIMEOUT)
+        return {"accepted": list(data.get("accepted", [])), "rejected": list(data.get("rejected", []))}
+
+
+def _plant_answer(data: dict[str, Any]) -> PlantAnswer:
+    raw = data.get("block")
+    block = None if not raw else OpenBlock(index=int(raw["index"]), entropy=bytes.fromhex(raw["entropy"]),
+                                           timestamp=int(raw["timestamp"]))
+    if block is not None and len(block.entropy) != 32:
+        raise ValueError("entropy must be 32 bytes")
+    planted = [Planted(address=p["address"], block_index=int(p["block_index"]),
+                       ledger=None if p.get("ledger") is None else int(p["ledger"]),
+                       stake=None if p.get("stake") is None else int(p["stake"]),
+                       farmer_id=p.get("farmer_id"))
+               for p in data.get("planted", [])]
+    return PlantAnswer(block=block, planted=planted, failed=list(data.get("failed", [])))

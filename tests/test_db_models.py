@@ -1,0 +1,73 @@
+"""Models: exact amounts, unique action keys, append-only records, derived balances."""
+import pytest
+from peewee import IntegrityError
+
+from db.models import BalanceEntry, Farmer, Planting, TxIntent, balance
+
+I128_MAX = 2**127 - 1
+
+
+def test_amounts_round_trip_i128_exactly(rows):
+    farmer = rows.farmer()
+    Planting.create(farmer=farmer, pooler=farmer.pooler, block_index=1, amount=I128_MAX)
+    stored = Planting.get(Planting.block_index == 1).amount
+    assert stored == I128_MAX and type(stored) is int
+
+
+def test_amounts_refuse_floats(rows):
+    farmer = rows.farmer()
+    with pytest.raises(TypeError, match="int stroops"):
+        Planting.create(farmer=farmer, pooler=farmer.pooler, block_index=1, amount=1.5)
+
+
+def test_one_planting_per_farmer_and_block(rows, db):
+    farmer = rows.farmer()
+    Planting.create(farmer=farmer, pooler=farmer.pooler, block_index=7, amount=10)
+    with pytest.raises(IntegrityError), db.atomic():
+        Planting.create(farmer=farmer, pooler=farmer.pooler, block_index=7, amount=11)
+
+
+def test_action_records_refuse_updates_and_deletes(rows, db):
+    farmer = rows.farmer()
+    planting = Planting.create(farmer=farmer, pooler=farmer.pooler, block_index=7, amount=10)
+    with pytest.raises(Exception, match="append-only"), db.atomic():
+        Planting.update(amount=0).where(Planting.id == planting.id).execute()
+    with pytest.raises(Exception, match="append-only"), db.atomic():
+        planting.delete_instance()
+
+
+def test_balance_is_the_sum_of_an_append_only_ledger(rows, db):
+    farmer = rows.farmer()
+    for ref_id, delta in enumerate([500, -200, 2**100]):
+        BalanceEntry.create(account_kind="farmer", account_id=farmer.id, asset="KALE", delta=delta,
+                            reason="test", ref_table="harvests", ref_id=ref_id)
+    assert balance("farmer", farmer.id) == 300 + 2**100
+    assert balance("farmer", farmer.id + 1) == 0
+    with pytest.raises(Exception, match="append-only"), db.atomic():
+        BalanceEntry.update(delta=0).execute()
+
+
+def test_one_intent_per_farmer_block_and_action(rows, db):
+    farmer = rows.farmer()
+    fields = dict(action="plant", farmer=farmer, block_index=3, source=farmer.custodial_address)
+    TxIntent.create(idempotency_key="plant:1:3", status="success", **fields)
+    with pytest.raises(IntegrityError), db.atomic():
+        TxIntent.create(idempotency_key="plant:1:3-again", **fields)
+    TxIntent.create(idempotency_key="harvest:1:3", status="success", **{**fields, "action": "harvest"})
+
+
+def test_intent_status_is_constrained(rows, db):
+    farmer = rows.farmer()
+    with pytest.raises(IntegrityError), db.atomic():
+        TxIntent.create(idempotency_key="x", action="plant", farmer=farmer, block_index=1,
+                        source=farmer.custodial_address, status="maybe")
+
+
+def test_farmer_status_is_constrained(rows, db):
+    with pytest.raises(IntegrityError), db.atomic():
+        rows.farmer(status="sleeping")
+
+
+def test_next_id_reserves_the_id_a_farmer_is_then_created_with(rows):
+    reserved = Farmer.next_id()
+    assert rows.farmer(id=reserved).id == reserved

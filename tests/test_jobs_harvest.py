@@ -1,0 +1,61 @@
+"""Harvest on each farmer's interval, compensation for unworked pails, and the TTL guard."""
+from chain.kale import harvest_reward
+from db.models import Compensation, Harvest, balance
+
+
+def closed_block(pool_harness, pooler, **work):
+    """Farm one block, then open the next (the pool's own plant closes the first)."""
+    block = pool_harness.plant_and_work(pooler, **work)
+    pool_harness.wait_until_block_can_open()
+    pool_harness.plant(pooler)
+    return block
+
+
+def test_a_worked_pail_is_harvested_once_its_block_closes_for_the_reward_the_formula_gives(pool_harness):
+    pooler = pool_harness.new_pooler()
+    farmer = pool_harness.new_farmer(pooler, harvest_interval_blocks=1)
+    block = pool_harness.plant_and_work(pooler)
+    index = block["items"][0]["block_index"]
+    pail = pool_harness.client.pails([(farmer.address, index)])[(farmer.address, index)].value
+    pool_harness.wait_until_block_can_open()
+    pool_harness.plant(pooler)
+    chain_block = pool_harness.client.block(index).value  # final totals of the closed block
+    expected = harvest_reward(chain_block, index, pail.gap, pail.stake, pail.zeros)
+    before = pool_harness.client.kale_balance(farmer.address)
+
+    pool_harness.pool.harvester.run_pass()
+    pool_harness.resolve_all()
+
+    harvest = Harvest.get(Harvest.farmer == farmer.id, Harvest.block_index == index)
+    assert harvest.reward == expected
+    assert pool_harness.client.kale_balance(farmer.address) == before + expected + pail.stake
+    assert balance("farmer", farmer.id) == expected  # -stake + reward + stake returned
+    assert pool_harness.client.pails([(farmer.address, index)]) == {}
+
+
+def test_a_farmer_is_harvested_on_its_interval_not_before(pool_harness):
+    pooler = pool_harness.new_pooler()
+    farmer = pool_harness.new_farmer(pooler, harvest_interval_blocks=2)
+    first = closed_block(pool_harness, pooler)
+    report = pool_harness.pool.harvester.run_pass()
+    assert report.harvests == []
+    pool_harness.wait_until_block_can_open()
+    pool_harness.plant(pooler)
+    report = pool_harness.pool.harvester.run_pass()
+    assert (farmer.id, first["items"][0]["block_index"]) in report.harvests
+
+
+def test_an_unworked_pail_becomes_a_compensation_the_pooler_owes(pool_harness):
+    pooler = pool_harness.new_pooler()
+    farmer = pool_harness.new_farmer(pooler)
+    pool_harness.wait_until_block_can_open()
+    planted = pool_harness.plant(pooler)["planted"][0]
+    pool_harness.wait_until_block_can_open()
+    pool_harness.plant(pooler)
+    pool_harness.pool.harvester.run_pass()
+    compensation = Compensation.get(Compensation.farmer == farmer.id)
+    assert (compensation.block_index, compensation.amount, compensation.pooler_id) == (
+        planted["block_index"], planted["stake"], pooler.id)
+    seen_by_farmer = pool_harness.api("GET", "/farmers/me/compensations", token=farmer.token).json()
+    seen_by_pooler = pool_harness.api("GET", "/pooler/compensations", token=pooler.api_key).json()
+    assert seen_by_farmer["total"] == seen_by_pooler["total"] == planted["stake"]

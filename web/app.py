@@ -1,0 +1,73 @@
+"""The Flask application factory: `create_app()` is what gunicorn serves (one app per worker)."""
+from __future__ import annotations
+
+import time
+
+from flask import Flask, Response, g, request
+
+from config import Settings, load_settings
+from db.cluster import private_cluster
+from db.connection import database, init_database
+from web import farmers, pool_actions, poolers, system
+from web.api import API_PREFIX
+from web.auth import hash_token
+from web.errors import ApiError, register_error_handlers
+from web.metrics import observe
+from web.ratelimit import retry_after
+from web.services import Services, services
+
+# Connections per worker: a sync gunicorn worker serves one request at a time.
+POOL_SIZE_PER_WORKER = 4
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the API for `settings` (loaded from the environment when None).
+
+    Binds the database lazily (no connection until the first request, so it is
+    safe to call before or after a fork) and opens custody, which raises
+    ConfigError when the keyring is unacceptable for the network.
+    """
+    settings = settings or load_settings()
+    app = Flask("kalepool", static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = settings.api_max_body_bytes
+    app.json.sort_keys = False
+    init_database(settings.database_url or private_cluster(settings.state_dir).url, POOL_SIZE_PER_WORKER)
+    app.extensions["kalepool"] = Services(settings)
+    register_error_handlers(app)
+    for module in (farmers, poolers, pool_actions, system):
+        app.register_blueprint(module.blueprint, url_prefix=API_PREFIX)
+    app.before_request(_start_clock)
+    app.before_request(_limit_rate)
+    app.after_request(_count)
+    app.teardown_request(_release_connection)
+    return app
+
+
+def _start_clock() -> None:
+    g.started = time.perf_counter()
+
+
+def _limit_rate() -> None:
+    """One request from this IP, and from this token if any; 429 with Retry-After past the limit."""
+    limiter = services().limiter
+    keys = [f"ip:{request.remote_addr}"]
+    header = request.headers.get("Authorization")
+    if header:
+        keys.append(f"token:{hash_token(header)[:32]}")
+    for key in keys:
+        wait = limiter.take(key)
+        if wait:
+            raise ApiError(429, "rate_limited", f"too many requests; retry in {retry_after(wait)} s",
+                           {"Retry-After": retry_after(wait)})
+
+
+def _count(response: Response) -> Response:
+    endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+    observe(request.method, endpoint, response.status_code, time.perf_counter() - g.get("started", 0.0))
+    return response
+
+
+def _release_connection(exc: BaseException | None) -> None:
+    """Hand the request's connection back to the pool."""
+    if not database.is_closed():
+        database.close()

@@ -1,0 +1,176 @@
+"""Farmer endpoints: register, read and change oneself, follow the history, activate, leave."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+from peewee import fn
+
+from chain.rpc import RpcUnavailable
+from db.connection import database
+from db.models import Compensation, Farmer, Harvest, Planting, Pooler, TxIntent
+from jobs.activation import ActivationRefused, activate
+from web.api import operation
+from web.auth import Principal, new_token
+from web.errors import ApiError
+from web.history import history
+from web.presenters import farmer_view, pooled_farmer_view
+from web.rotation import hold_custody_lock_shared
+from web.services import services
+from web.validation import BIGINT_MAX
+
+blueprint = Blueprint("farmers", __name__)
+TAG = "farmers"
+CHANGEABLE = ("awaiting_funding", "active")
+
+
+def _joinable_pooler(pooler_id: int) -> Pooler:
+    """The pooler, locked, if it is active and has room; else a 4xx naming pooler_id."""
+    pooler = Pooler.select().where(Pooler.id == pooler_id).for_update().first()
+    if pooler is None or not pooler.active:
+        raise ApiError(400, "invalid_field", f"pooler_id: no active pooler {pooler_id}")
+    members = Farmer.select().where(Farmer.pooler == pooler, Farmer.status != "departed").count()
+    if members >= pooler.capacity:
+        raise ApiError(409, "pooler_full", f"pooler_id: pooler {pooler_id} is at its capacity of "
+                                           f"{pooler.capacity} farmers")
+    return pooler
+
+
+def funding_instructions(farmer: Farmer) -> dict[str, Any]:
+    """What a new farmer must do before it can be activated."""
+    settings = services().settings
+    network = settings.network
+    return {
+        "address": farmer.custodial_address,
+        "network": network.name,
+        "min_xlm_stroops": settings.min_account_xlm_stroops,
+        "kale_asset": network.kale_asset,
+        "steps": [
+            f"Send at least {settings.min_account_xlm_stroops} stroops of XLM to {farmer.custodial_address} "
+            "(creating the account).",
+            "POST /api/v1/farmers/me/activate: the pool checks the account and adds the KALE trustline.",
+            f"Send KALE ({network.kale_asset}) to the same address: your stake is a share of it.",
+        ],
+    }
+
+
+@operation(blueprint, "POST", "/farmers", "Register a farmer: the pool creates its custodial wallet",
+           tag=TAG, body="FarmerCreate",
+           responses={201: "the farmer, its funding instructions and its API token (shown once)",
+                      409: "the pooler is full"})
+def create_farmer(body: Any) -> tuple[Response, int, dict[str, str]]:
+    with database.atomic():
+        hold_custody_lock_shared()
+        pooler = _joinable_pooler(body.pooler_id)
+        farmer_id = Farmer.next_id()
+        wallet = services().custody.create_wallet(farmer_id)
+        token, token_hash = new_token("farmer")
+        Farmer.create(id=farmer_id, custodial_address=wallet.public_key, **wallet.sealed.fields(),
+                      payout_address=body.payout_address, pooler=pooler, stake_bps=body.stake_bps,
+                      harvest_interval_blocks=body.harvest_interval_blocks, api_token_hash=token_hash)
+    farmer = Farmer.get_by_id(farmer_id)
+    payload = {**farmer_view(farmer), "api_token": token, "funding": funding_instructions(farmer)}
+    return jsonify(payload), 201, {"Location": "/api/v1/farmers/me"}
+
+
+@operation(blueprint, "GET", "/farmers/me", "The calling farmer", tag=TAG, roles=("farmer",))
+def get_me(principal: Principal) -> Response:
+    return jsonify(farmer_view(principal.row))
+
+
+def _has_open_pails(farmer: Farmer) -> bool:
+    """Whether a plant is in flight or a planted pail is neither harvested nor compensated yet."""
+    in_flight = TxIntent.select().where(TxIntent.farmer == farmer, TxIntent.action == "plant",
+                                        TxIntent.status.in_(("new", "submitted")))
+    settled = (Harvest.select(Harvest.block_index).where(Harvest.farmer == farmer)
+               | Compensation.select(Compensation.block_index).where(Compensation.farmer == farmer))
+    open_pails = Planting.select().where(Planting.farmer == farmer, Planting.block_index.not_in(settled))
+    return in_flight.exists() or open_pails.exists()
+
+
+@operation(blueprint, "PATCH", "/farmers/me", "Change stake, harvest interval, or pooler (only while nothing "
+           "is planted)", tag=TAG, roles=("farmer",), body="FarmerUpdate",
+           responses={409: "the farmer is leaving, or has planted pails (pooler change)"})
+def update_me(principal: Principal, body: Any) -> Response:
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    with database.atomic():
+        farmer = Farmer.select().where(Farmer.id == principal.id).for_update().get()
+        if changes and farmer.status not in CHANGEABLE:
+            raise ApiError(409, "not_changeable", f"a farmer that is {farmer.status} cannot change its settings")
+        if "pooler_id" in changes and changes["pooler_id"] != farmer.pooler_id:
+            if _has_open_pails(farmer):
+                raise ApiError(409, "planted", "pooler_id: cannot change pooler while pails are planted; "
+                                               "try again after they are harvested")
+            changes["pooler"] = _joinable_pooler(changes.pop("pooler_id"))
+        else:
+            changes.pop("pooler_id", None)
+        if changes:
+            Farmer.update(**changes).where(Farmer.id == farmer.id).execute()
+    return jsonify(farmer_view(Farmer.get_by_id(principal.id)))
+
+
+@operation(blueprint, "GET", "/farmers/me/history", "The calling farmer's plantings, works, harvests and "
+           "payouts, newest first", tag=TAG, roles=("farmer",), query="HistoryPage")
+def get_my_history(principal: Principal, query: Any) -> Response:
+    return jsonify(history(principal.id, query.kind, query.limit, query.offset))
+
+
+@operation(blueprint, "POST", "/farmers/me/activate", "Check the funded custodial account on chain, add the "
+           "KALE trustline, and start farming", tag=TAG, roles=("farmer",), body="Empty",
+           responses={409: "not funded yet, or not in a state that can be activated",
+                      502: "the chain refused the trustline transaction",
+                      503: "the RPC server is unreachable"})
+def activate_me(principal: Principal, body: Any) -> Response:
+    try:
+        farmer = activate(services().pool, principal.row)
+    except ActivationRefused as exc:
+        raise ApiError(exc.status, exc.code, str(exc)) from None
+    except RpcUnavailable as exc:
+        raise ApiError(503, "rpc_unavailable", str(exc)) from None
+    return jsonify(farmer_view(farmer))
+
+
+@operation(blueprint, "POST", "/farmers/me/exit", "Leave the pool: no more plants; settlement follows once "
+           "the last pails are harvested", tag=TAG, roles=("farmer",), body="Empty",
+           responses={202: "exit accepted", 409: "already leaving or departed"})
+def exit_me(principal: Principal, body: Any) -> tuple[Response, int]:
+    with database.atomic():
+        farmer = Farmer.select().where(Farmer.id == principal.id).for_update().get()
+        if farmer.status not in CHANGEABLE:
+            raise ApiError(409, "not_changeable", f"the farmer is already {farmer.status}")
+        Farmer.update(status="leaving", exit_requested_at=fn.now()).where(Farmer.id == farmer.id).execute()
+    return jsonify(farmer_view(Farmer.get_by_id(principal.id))), 202
+
+
+def visible_farmer(principal: Principal, farmer_id: int) -> Farmer:
+    """The farmer if the caller may read it: itself, one of a pooler's farmers, or any for an auditor."""
+    farmer = Farmer.get_or_none(Farmer.id == farmer_id) if farmer_id <= BIGINT_MAX else None
+    visible = farmer is not None and (
+        principal.role == "auditor"
+        or (principal.role == "farmer" and farmer.id == principal.id)
+        or (principal.role == "pooler" and farmer.pooler_id == principal.id))
+    if not visible:
+        raise ApiError(404, "not_found", f"no farmer {farmer_id} that this token may read")
+    return farmer
+
+
+@operation(blueprint, "GET", "/farmers/<int:farmer_id>", "One farmer: itself, a pooler's own, or any "
+           "for an auditor", tag=TAG, roles=("farmer", "pooler", "auditor"))
+def get_farmer(principal: Principal, farmer_id: int) -> Response:
+    farmer = visible_farmer(principal, farmer_id)
+    return jsonify(pooled_farmer_view(farmer) if principal.role == "pooler" else farmer_view(farmer))
+
+
+@operation(blueprint, "GET", "/farmers/<int:farmer_id>/history", "One farmer's history (itself, a pooler's "
+           "own, or any for an auditor)", tag=TAG, roles=("farmer", "pooler", "auditor"), query="HistoryPage")
+def get_farmer_history(principal: Principal, farmer_id: int, query: Any) -> Response:
+    farmer = visible_farmer(principal, farmer_id)
+    return jsonify(history(farmer.id, query.kind, query.limit, query.offset))
+
+
+@operation(blueprint, "GET", "/farmers", "Every farmer, oldest first (auditors)", tag=TAG,
+           roles=("auditor",), query="Page")
+def list_farmers(principal: Principal, query: Any) -> Response:
+    farmers = Farmer.select().order_by(Farmer.id).limit(query.limit).offset(query.offset)
+    return jsonify({"farmers": [farmer_view(farmer) for farmer in farmers],
+                    "total": Farmer.select().count(), "limit": query.limit, "offset": query.offset})

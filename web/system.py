@@ -1,0 +1,63 @@
+"""Endpoints about the service itself: health, network info, the OpenAPI description, metrics."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+from chain.rpc import ChainClient
+from db.connection import database
+from web import __version__
+from web.api import operation
+from web.metrics import CONTENT_TYPE, exposition
+from web.openapi import openapi_spec
+from web.services import services
+
+blueprint = Blueprint("system", __name__)
+TAG = "system"
+PROBE_TIMEOUT_SECONDS = 3.0
+
+
+@operation(blueprint, "GET", "/health", "Whether the database and the Stellar RPC are reachable", tag=TAG,
+           responses={503: "the database or the RPC is unreachable"})
+def health() -> tuple[Response, int]:
+    checks = {}
+    try:
+        database.execute_sql("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # any driver failure means unhealthy, never a 500
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    try:
+        ledger = ChainClient(services().settings.network, timeout=PROBE_TIMEOUT_SECONDS).latest_ledger()
+        checks["rpc"] = "ok"
+        checks["latest_ledger"] = ledger.sequence
+    except Exception as exc:  # an RPC down, refusing or answering garbage is all "unreachable"
+        checks["rpc"] = f"unreachable: {type(exc).__name__}"
+    healthy = checks["database"] == "ok" and checks["rpc"] == "ok"
+    return jsonify({"status": "ok" if healthy else "degraded", **checks}), 200 if healthy else 503
+
+
+@operation(blueprint, "GET", "/info", "Network, contract ids, pool terms and version", tag=TAG)
+def info() -> Response:
+    settings = services().settings
+    network = settings.network
+    return jsonify({
+        "version": __version__,
+        "network": network.name,
+        "passphrase": network.passphrase,
+        "farm_contract": network.farm_contract,
+        "kale_asset": network.kale_asset,
+        "kale_sac": network.kale_sac,
+        "pooler_share_bps": settings.pooler_share_bps,
+        "min_account_xlm_stroops": settings.min_account_xlm_stroops,
+        "max_harvest_interval_blocks": settings.max_harvest_interval_blocks,
+        "default_harvest_interval_blocks": settings.default_harvest_interval_blocks,
+    })
+
+
+@operation(blueprint, "GET", "/openapi.json", "This API's OpenAPI 3.1 description", tag=TAG)
+def openapi() -> Response:
+    return jsonify(openapi_spec(services().schemas))
+
+
+@operation(blueprint, "GET", "/metrics", "Prometheus metrics", tag=TAG)
+def metrics() -> Response:
+    return Response(exposition(), mimetype=None, content_type=CONTENT_TYPE)
