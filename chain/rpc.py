@@ -72,7 +72,7 @@ class ChainClient:
             response = self._call(self.server.get_ledger_entries, keys[offset:offset + 200])
             for entry in response.entries or []:
                 found[entry.key] = (xdr.LedgerEntryData.from_xdr(entry.xdr),
-                                    entry.live_until_ledger_seq)
+                                    entry.live_until_ledger)
         return found
 
     def account(self, address: str) -> AccountInfo | None:

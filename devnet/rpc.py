@@ -337,7 +337,7 @@ class Rpc:
         with self.chain.lock:
             row = self.chain.history.transaction(tx_hash.lower())
             result = {"status": "NOT_FOUND", "txHash": tx_hash.lower(), **self._window()}
-        if row is not None:
+        if row is not None and row.ledger >= result["oldestLedger"]:
             result.update(self._tx_fields(row), createdAt=str(row.created_at))
         return result
 
@@ -351,7 +351,7 @@ class Rpc:
                 after = int(cursor)
             else:
                 after = toid(start) - 1
-            rows = self.chain.history.transactions(after, limit)
+            rows = self.chain.history.transactions(max(after, toid(self.chain.oldest_seq) - 1), limit)
             window = self._window()
         return {"transactions": [{**self._tx_fields(r), "createdAt": r.created_at} for r in rows],
                 "latestLedger": window["latestLedger"], "latestLedgerCloseTimestamp": int(window["latestLedgerCloseTime"]),
@@ -373,7 +373,7 @@ class Rpc:
                 match = _EVENT_ID.match(cursor)
                 if not match:
                     raise _invalid("invalid cursor")
-                position = (int(match.group(1)), int(match.group(2)))
+                position = max((int(match.group(1)), int(match.group(2))), (toid(self.chain.oldest_seq), -1))
                 start = position[0] >> 32
             else:
                 start = self._start(params, None)

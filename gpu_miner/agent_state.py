@@ -19,6 +19,10 @@ VERSION = 1
 PENDING, SUCCESS, FAILED, EXPIRED = "pending", "success", "failed", "expired"
 
 
+class StateFileError(ValueError):
+    """The state file cannot be used (unreadable, another version, another pooler); the message says which."""
+
+
 @dataclass
 class Found:
     """A nonce and its hash (hex) with the hash's leading zero nibbles."""
@@ -127,17 +131,17 @@ class StateFile:
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
-            raise ValueError(f"state file {self.path} is unreadable: {exc}") from None
+            raise StateFileError(f"state file {self.path} is unreadable: {exc}") from None
         if data.get("version") != VERSION:
-            raise ValueError(f"state file {self.path} has version {data.get('version')!r}, "
+            raise StateFileError(f"state file {self.path} has version {data.get('version')!r}, "
                              f"expected {VERSION}")
         if data.get("pooler") != pooler:
-            raise ValueError(f"state file {self.path} belongs to pooler {data.get('pooler')}, "
+            raise StateFileError(f"state file {self.path} belongs to pooler {data.get('pooler')}, "
                              f"not {pooler}")
         try:
             return {int(index): _block(block) for index, block in data.get("blocks", {}).items()}
         except (TypeError, ValueError, KeyError) as exc:
-            raise ValueError(f"state file {self.path} is malformed: {exc}") from None
+            raise StateFileError(f"state file {self.path} is malformed: {exc}") from None
 
     def save(self, pooler: str, blocks: dict[int, BlockWork]) -> None:
         """Replace the file with these blocks, atomically."""

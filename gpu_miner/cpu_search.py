@@ -170,7 +170,8 @@ def _permute(st):
 
 @njit(cache=True, parallel=True, nogil=True)
 def best_keys(states, start, count):
-    """Best key (as in search.py) per farmer row of `states` over nonces start .. start + count - 1."""
+    """Keys (as in search.py) over nonces start .. start + count - 1: the best per farmer row
+    of `states` and per parallel task, so the caller takes each row's max."""
     farmers = states.shape[0]
     steps = (count + LANES - 1) // LANES
     tasks = (steps + STEPS_PER_TASK - 1) // STEPS_PER_TASK

@@ -78,6 +78,24 @@ def lead_ledgers(submit_seconds: float, wall_seconds: float) -> int:
     return max(math.ceil(submit_seconds / max(wall_seconds, 1e-3)), 0)
 
 
+class LandingDelay:
+    """Ledgers from deciding to send a work to the ledger it landed in, over the last few works.
+
+    The largest recent delay is used: landing a ledger late can cost the block,
+    landing a ledger early costs one ledger of gap.
+    """
+
+    def __init__(self, window: int = 8) -> None:
+        self._delays: deque[int] = deque(maxlen=window)
+
+    def observe(self, decided_ledger: int, landed_ledger: int) -> None:
+        self._delays.append(max(landed_ledger - decided_ledger, 1))
+
+    def lead(self, fallback: int) -> int:
+        """Ledgers to send ahead of the target (0 when a work lands in the next ledger)."""
+        return max(self._delays) - 1 if self._delays else fallback
+
+
 def should_submit(latest_sequence: int, limit: Deadline, lead: int) -> bool:
     """Time for the first work: a transaction sent now would land at (or after) the target."""
     return latest_sequence + 1 + lead >= limit.target

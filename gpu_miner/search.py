@@ -162,6 +162,7 @@ class Searcher(ABC):
         rate = hashes / max(seconds, 1e-6)
         self._rate = rate if self._rate is None else min(rate, 4 * self._rate)
 
+
 def open_searcher(device: str = "auto", opencl_device: str | None = None) -> Searcher:
     """A ready searcher: "opencl", "cpu" (numba), or "auto" = OpenCL if any device exists, else cpu.
 

@@ -94,10 +94,13 @@ def event_ledger(event_id: str) -> int:
 class RpcSource:
     """Reads ledger ranges from one RPC URL."""
 
-    def __init__(self, url: str, timeout: float = 30.0, session: requests.Session | None = None):
+    def __init__(self, url: str, timeout: float = 30.0, transactions_page: int = TRANSACTIONS_PAGE,
+                 events_page: int = EVENTS_PAGE):
         self.url = url
         self.timeout = timeout
-        self.session = session or requests.Session()
+        self.transactions_page = transactions_page
+        self.events_page = events_page
+        self.session = requests.Session()
         self._ids = itertools.count(1)
 
     def call(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -147,7 +150,8 @@ class RpcSource:
         """Every transaction of ledgers start..last, and the last ledger they are complete for
         (`last`, or less if the RPC's own latest ledger is behind it)."""
         found: list[RawTransaction] = []
-        params: dict[str, Any] = {"startLedger": start, "pagination": {"limit": TRANSACTIONS_PAGE}}
+        limit = self.transactions_page
+        params: dict[str, Any] = {"startLedger": start, "pagination": {"limit": limit}}
         while True:
             result = self.call("getTransactions", params)
             page = result.get("transactions") or []
@@ -158,16 +162,17 @@ class RpcSource:
                     item["txHash"], int(item["ledger"]), int(item["applicationOrder"]), item["status"],
                     bool(item.get("feeBump")), int(item.get("createdAt") or 0), item["envelopeXdr"],
                     item["resultXdr"], item["resultMetaXdr"], tuple(item.get("diagnosticEventsXdr") or ())))
-            if len(page) < TRANSACTIONS_PAGE:
+            if len(page) < limit:
                 return found, min(last, int(result["latestLedger"]))
-            params = {"pagination": {"cursor": result["cursor"], "limit": TRANSACTIONS_PAGE}}
+            params = {"pagination": {"cursor": result["cursor"], "limit": limit}}
 
     def events(self, start: int, last: int, contract: str) -> list[RawEvent]:
         """Every event `contract` emitted in ledgers start..last."""
         found: list[RawEvent] = []
+        limit = self.events_page
         params: dict[str, Any] = {"startLedger": start, "endLedger": last + 1,
                                   "filters": [{"type": "contract", "contractIds": [contract]}],
-                                  "pagination": {"limit": EVENTS_PAGE}}
+                                  "pagination": {"limit": limit}}
         while True:
             result = self.call("getEvents", params)
             page = result.get("events") or []
@@ -177,7 +182,6 @@ class RpcSource:
                     return found
                 found.append(RawEvent(item["id"], ledger, item["txHash"], item.get("contractId") or "",
                                       tuple(item["topic"]), item["value"]))
-            if len(page) < EVENTS_PAGE and event_ledger(result["cursor"]) >= last:
+            if len(page) < limit and event_ledger(result["cursor"]) >= last:
                 return found
-            params = {"filters": params["filters"],
-                      "pagination": {"cursor": result["cursor"], "limit": EVENTS_PAGE}}
+            params = {"filters": params["filters"], "pagination": {"cursor": result["cursor"], "limit": limit}}

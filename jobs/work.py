@@ -88,7 +88,7 @@ def _verify_one(client: ChainClient, pooler: Pooler, entropies: dict[int, bytes 
     record = {"farmer": farmer_address, "block_index": index, "zeros": zeros, "gap": pail.value.gap}
     existing = Work.get_or_none(Work.farmer == farmer.id, Work.block_index == index)
     if existing is not None:
-        return (None, record) if existing.hash == digest else ("a different work is already recorded", {})
+        return (None, record) if bytes(existing.hash) == digest else ("a different work is already recorded", {})
     try:
         with database.atomic():
             Work.create(farmer=farmer.id, pooler=pooler.id, block_index=index, hash=digest, nonce=nonce,

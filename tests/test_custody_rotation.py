@@ -4,7 +4,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from stellar_sdk import Account, Keypair, Network, TransactionBuilder
 
 from chain.custody import Custody
@@ -14,20 +13,6 @@ from web.rotation import rotate_master_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
-
-@pytest.fixture
-def seeds(monkeypatch):
-    """Every secret seed Keypair.random hands out during the test."""
-    made = []
-    original = Keypair.random
-
-    def spy():
-        keypair = original()
-        made.append(keypair.secret)
-        return keypair
-
-    monkeypatch.setattr(Keypair, "random", staticmethod(spy))
-    return made
 
 
 def _signs(custody: Custody, farmer: Farmer) -> bool:

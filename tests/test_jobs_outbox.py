@@ -1,7 +1,7 @@
 """The outbox: written before sent, resolved only by the chain, one transaction per action."""
 import pytest
 from stellar_sdk import Asset, Payment
-from stellar_sdk.soroban_rpc import SendTransactionResponse, SendTransactionStatus
+from stellar_sdk.soroban_rpc import SendTransactionResponse
 
 from chain.transactions import SimulationFailed, build_classic
 from db.attempts import TxAttempt
@@ -27,8 +27,9 @@ def payment_action(pool_harness, farmer, key: str):
 def dropped(latest_ledger: int):
     """A stand-in for sendTransaction that answers PENDING but never delivers (a lost request)."""
     def send(envelope_xdr):
-        return SendTransactionResponse(status=SendTransactionStatus.PENDING, hash="0" * 64,
-                                       latest_ledger=latest_ledger, latest_ledger_close_time=0)
+        return SendTransactionResponse.model_validate({
+            "status": "PENDING", "hash": "0" * 64, "latestLedger": latest_ledger,
+            "latestLedgerCloseTime": 0})
     return send
 
 

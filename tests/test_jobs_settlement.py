@@ -1,5 +1,5 @@
 """Exit settlement: the statement adds up exactly to what moved on chain, and is paid once."""
-from db.models import Farmer, TxIntent
+from db.models import Farmer, Settlement, TxIntent
 
 
 def settle(pool_harness, farmer, rounds: int = 20) -> None:
@@ -11,12 +11,17 @@ def settle(pool_harness, farmer, rounds: int = 20) -> None:
         pool_harness.resolve_all()
         if Farmer.get_by_id(farmer.id).status == "departed":
             return
-    raise AssertionError(f"farmer {farmer.id} did not depart")
+    settlement = Settlement.get_or_none(Settlement.farmer == farmer.id)
+    raise AssertionError(f"farmer {farmer.id} did not depart: "
+                         f"{pool_harness.pool.settler.waiting_for(Farmer.get_by_id(farmer.id))}, "
+                         f"{settlement and settlement.last_error}, "
+                         f"{[(i.idempotency_key, i.status, i.error_detail) for i in TxIntent.select()]}")
 
 
 def test_an_exit_pays_the_pooler_its_share_and_the_farmer_the_rest_exactly(pool_harness):
     pooler = pool_harness.new_pooler(share_bps=5000)
     farmer = pool_harness.new_farmer(pooler)
+    pool_harness.new_farmer(pooler)  # stays, so the pool keeps opening blocks
     pool_harness.plant_and_work(pooler)
     assert pool_harness.api("POST", "/farmers/me/exit", token=farmer.token, json={}).status_code == 202
     pool_harness.wait_until_block_can_open()
@@ -42,9 +47,11 @@ def test_an_exit_pays_the_pooler_its_share_and_the_farmer_the_rest_exactly(pool_
 def test_compensation_owed_is_taken_from_the_pooler_share(pool_harness):
     pooler = pool_harness.new_pooler(share_bps=5000)
     farmer = pool_harness.new_farmer(pooler)
+    pool_harness.new_farmer(pooler)  # stays, so the pool keeps opening blocks
     pool_harness.plant_and_work(pooler)      # a worked block: rewards
     pool_harness.wait_until_block_can_open()
-    lost = pool_harness.plant(pooler)["planted"][0]["stake"]   # planted, never worked
+    planted = pool_harness.plant(pooler)["planted"]   # planted, never worked
+    lost = next(p["stake"] for p in planted if p["address"] == farmer.address)
     pool_harness.api("POST", "/farmers/me/exit", token=farmer.token, json={})
     pool_harness.wait_until_block_can_open()
     pool_harness.plant(pooler)

@@ -42,5 +42,5 @@ def test_a_malformed_item_is_rejected_alone(pool_harness):
     report = pool_harness.api("POST", "/pooler/work-complete", token=pooler.api_key,
                               json={"results": [{"farmer": "GBAD", "block_index": 1, "nonce": 1, "hash": "00"},
                                                 good]}).json()
-    assert len(report["accepted"]) == 1
+    assert len(report["accepted"]) == 1, report
     assert report["rejected"][0]["reason"].startswith("farmer")

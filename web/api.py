@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app
 
 from web.auth import bearer_token, require
 from web.validation import Query, json_body, query_args
@@ -37,6 +37,8 @@ class Operation:
     body: str | None
     query: str | None
     responses: dict[int, str] = field(default_factory=dict)
+    status: int = 200
+    produces: str = "application/json"
 
     @property
     def path(self) -> str:
@@ -53,12 +55,14 @@ OPERATIONS: list[Operation] = []
 
 def operation(blueprint: Blueprint, method: str, rule: str, summary: str, *, tag: str,
               roles: tuple[str, ...] | None = None, body: str | None = None, query: str | None = None,
-              responses: dict[int, str] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register `view` at `rule` on `blueprint`; `body`/`query` name schemas of web.validation.Schemas."""
+              responses: dict[int, str] | None = None, status: int = 200,
+              produces: str = "application/json") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register `view` at `rule` on `blueprint`; `body`/`query` name schemas of web.validation.Schemas,
+    `status` is the success status and `produces` its content type."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         OPERATIONS.append(Operation(method, rule, view.__name__, summary, tag, roles, body, query,
-                                    responses or {}))
+                                    responses or {}, status, produces))
 
         @functools.wraps(view)
         def handler(**path: Any) -> Any:

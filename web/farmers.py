@@ -55,7 +55,7 @@ def funding_instructions(farmer: Farmer) -> dict[str, Any]:
 
 
 @operation(blueprint, "POST", "/farmers", "Register a farmer: the pool creates its custodial wallet",
-           tag=TAG, body="FarmerCreate",
+           tag=TAG, body="FarmerCreate", status=201,
            responses={201: "the farmer, its funding instructions and its API token (shown once)",
                       409: "the pooler is full"})
 def create_farmer(body: Any) -> tuple[Response, int, dict[str, str]]:
@@ -131,7 +131,7 @@ def activate_me(principal: Principal, body: Any) -> Response:
 
 
 @operation(blueprint, "POST", "/farmers/me/exit", "Leave the pool: no more plants; settlement follows once "
-           "the last pails are harvested", tag=TAG, roles=("farmer",), body="Empty",
+           "the last pails are harvested", tag=TAG, roles=("farmer",), body="Empty", status=202,
            responses={202: "exit accepted", 409: "already leaving or departed"})
 def exit_me(principal: Principal, body: Any) -> tuple[Response, int]:
     with database.atomic():

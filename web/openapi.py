@@ -24,15 +24,13 @@ def _error(description: str) -> dict[str, Any]:
 
 
 def _responses(op: Operation) -> dict[str, Any]:
-    success = 201 if op.method == "POST" and op.rule == "/farmers" else 200
-    responses: dict[str, Any] = {str(success): {
-        "description": op.responses.get(success, "success"),
-        "content": {"application/json": {"schema": {"type": "object"}}}}}
+    body_schema = {"type": "object"} if op.produces == "application/json" else {"type": "string"}
+    responses: dict[str, Any] = {str(op.status): {
+        "description": op.responses.get(op.status, "success"),
+        "content": {op.produces: {"schema": body_schema}}}}
     for status, description in op.responses.items():
-        if status != success:
-            responses[str(status)] = (_error(description) if status >= 400 else
-                                      {"description": description,
-                                       "content": {"application/json": {"schema": {"type": "object"}}}})
+        if status >= 400:
+            responses[str(status)] = _error(description)
     responses["400"] = _error("invalid input: the message names the field")
     if op.roles:
         responses["401"] = _error("no valid bearer token")

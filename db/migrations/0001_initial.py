@@ -113,6 +113,8 @@ CREATE TABLE plantings (
     UNIQUE (farmer_id, block_index)
 );
 
+CREATE INDEX plantings_pooler ON plantings (pooler_id);
+
 CREATE TABLE works (
     id           bigserial PRIMARY KEY,
     farmer_id    bigint NOT NULL REFERENCES farmers (id),
@@ -127,6 +129,8 @@ CREATE TABLE works (
     created_at   timestamptz NOT NULL DEFAULT now(),
     UNIQUE (farmer_id, block_index)
 );
+
+CREATE INDEX works_pooler ON works (pooler_id);
 
 CREATE TABLE harvests (
     id           bigserial PRIMARY KEY,
@@ -152,6 +156,7 @@ CREATE TABLE compensations (
     created_at     timestamptz NOT NULL DEFAULT now(),
     UNIQUE (farmer_id, block_index)
 );
+CREATE INDEX compensations_pooler ON compensations (pooler_id);
 
 -- One exit settlement per farmer: the split of what it earned in the pool.
 CREATE TABLE settlements (

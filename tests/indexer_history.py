@@ -1,0 +1,162 @@
+"""A devnet history for the indexer tests: three blocks of farming with every case the chain
+record must decode (zero-stake plants, work, failed calls with contract errors, a harvest
+that mints nothing, payouts), made over HTTP with stellar-sdk, ledgers closed by hand.
+
+`build_history` returns the transaction hashes by label and the block indexes, so a test
+can look up the rows it expects.
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+from dataclasses import dataclass, field
+
+from stellar_sdk import Asset, Keypair, Payment, TransactionBuilder, xdr
+from stellar_sdk.soroban_rpc import GetTransactionStatus, SendTransactionStatus
+
+from chain import calls, storage
+from chain.kale import count_zeros, kale_hash
+from config.networks import DEVNET, Network
+from tests.fixtures.devnet import Devnet, new_funded_farmer, send_and_wait
+
+KALE = 10_000_000
+WHALE_STAKE = 1_000_000 * KALE
+LEDGERS_PER_BLOCK = 61  # 5 s ledgers: a block lasts 300 s
+
+
+def network_of(devnet: Devnet) -> Network:
+    """The devnet's network profile (its RPC URL and contract ids)."""
+    info = devnet.info
+    code, issuer = info["kale_asset"].split(":")
+    return dataclasses.replace(DEVNET, rpc_url=devnet.rpc_url, passphrase=info["passphrase"],
+                               farm_contract=info["farm_contract"], kale_sac=info["kale_sac"],
+                               kale_asset_code=code, kale_asset_issuer=issuer)
+
+
+@dataclass
+class History:
+    """What was done on the devnet: accounts, transaction hashes by label, block indexes."""
+
+    devnet: Devnet
+    network: Network
+    accounts: dict[str, Keypair] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)
+    blocks: list[int] = field(default_factory=list)
+    nonces: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+
+    def address(self, name: str) -> str:
+        return self.accounts[name].public_key
+
+
+def _envelope(devnet: Devnet, signer: Keypair, operations: list, sequence_offset: int = 0, prepare: bool = True):
+    server = devnet.server()
+    account = server.load_account(signer.public_key)
+    account.sequence += sequence_offset
+    builder = TransactionBuilder(account, devnet.passphrase, base_fee=100).set_timeout(300)
+    for operation in operations:
+        builder.append_operation(operation)
+    envelope = server.prepare_transaction(builder.build()) if prepare else builder.build()
+    envelope.sign(signer)
+    return envelope
+
+
+def send_in_one_ledger(devnet: Devnet, envelopes: list) -> list[str]:
+    """Submit envelopes, close one ledger (they apply in order), return their hashes."""
+    server = devnet.server()
+    for envelope in envelopes:
+        sent = server.send_transaction(envelope)
+        assert sent.status == SendTransactionStatus.PENDING, sent
+    devnet.close_ledgers(1)
+    return [envelope.hash_hex() for envelope in envelopes]
+
+
+def _farm_index(devnet: Devnet, network: Network) -> int:
+    key = storage.instance_ledger_key(network.farm_contract)
+    entry = devnet.server().get_ledger_entries([key]).entries[0]
+    return storage.farm_state_from_instance(xdr.LedgerEntryData.from_xdr(entry.xdr)).index
+
+
+def _entropy(devnet: Devnet, network: Network, index: int) -> bytes:
+    entry = devnet.server().get_ledger_entries([storage.block_ledger_key(network.farm_contract, index)]).entries[0]
+    return storage.block_from_scval(xdr.LedgerEntryData.from_xdr(entry.xdr).contract_data.val).entropy
+
+
+def _nonce(index: int, entropy: bytes, farmer: str, zeros: int) -> tuple[int, bytes]:
+    nonce = 0
+    while count_zeros(kale_hash(index, nonce, entropy, farmer)) != zeros:
+        nonce += 1
+    return nonce, kale_hash(index, nonce, entropy, farmer)
+
+
+def build_history(devnet: Devnet) -> History:
+    """Three blocks: i (plants, works, failures), i+1 (the zero-reward case), i+2 (harvests, payouts)."""
+    network = network_of(devnet)
+    history = History(devnet, network)
+    for name, kale in (("a", 100 * KALE), ("b", 0), ("whale", 2 * WHALE_STAKE), ("pooler", 0), ("payee", 0)):
+        history.accounts[name] = new_funded_farmer(devnet, kale=kale)
+    a, b, whale, pooler = (history.accounts[n] for n in ("a", "b", "whale", "pooler"))
+    farm = network.farm_contract
+    devnet.close_ledgers(LEDGERS_PER_BLOCK)
+
+    def plant(farmer: Keypair, amount: int, offset: int = 0):
+        return _envelope(devnet, farmer, [calls.plant(farm, farmer.public_key, amount)], offset)
+
+    def work(farmer: Keypair, index: int, zeros: int, offset: int = 0):
+        nonce, digest = _nonce(index, _entropy(devnet, network, index), farmer.public_key, zeros)
+        return _envelope(devnet, pooler, [calls.work(farm, farmer.public_key, digest, nonce)], offset)
+
+    # block i: a stakes 5 KALE (and a second plant in the same ledger fails: #8 PailExists),
+    # b stakes nothing, the whale stakes a million KALE
+    hashes = send_in_one_ledger(devnet, [plant(a, 5 * KALE), plant(a, KALE, 1), plant(b, 0),
+                                         plant(whale, WHALE_STAKE)])
+    history.hashes.update(zip(("plant_a", "plant_a_again", "plant_b_zero", "plant_whale"), hashes))
+    block = _farm_index(devnet, network)
+    history.blocks.append(block)
+    history.hashes["work_b"], history.hashes["work_whale"] = send_in_one_ledger(
+        devnet, [work(b, block, 0), work(whale, block, 0, 1)])
+    devnet.close_ledgers(2)
+    # two works of a with the same zeros in one ledger: the second fails, #7 ZeroCountTooLow
+    history.hashes["work_a"], history.hashes["work_a_again"] = send_in_one_ledger(
+        devnet, [work(a, block, 2), work(a, block, 2, 1)])
+    devnet.close_ledgers(LEDGERS_PER_BLOCK)
+
+    # block i+1: b's minimal work against the whale's stake earns floor(3 x reward / 10^13) = 0
+    history.hashes["plant_b_zero_2"], history.hashes["plant_whale_2"] = send_in_one_ledger(
+        devnet, [plant(b, 0), plant(whale, WHALE_STAKE)])
+    history.blocks.append(_farm_index(devnet, network))
+    history.hashes["work_b_2"], history.hashes["work_whale_2"] = send_in_one_ledger(
+        devnet, [work(b, history.blocks[1], 0), work(whale, history.blocks[1], 0, 1)])
+    devnet.close_ledgers(LEDGERS_PER_BLOCK)
+
+    # block i+2: harvests (a twice in one ledger: the second fails, #9 PailMissing), a payout
+    history.hashes["plant_a_3"] = send_in_one_ledger(devnet, [plant(a, 0)])[0]
+    history.blocks.append(_farm_index(devnet, network))
+    harvest = calls.harvest
+    hashes = send_in_one_ledger(devnet, [
+        _envelope(devnet, a, [harvest(farm, a.public_key, history.blocks[0])]),
+        _envelope(devnet, a, [harvest(farm, a.public_key, history.blocks[0])], 1),
+        _envelope(devnet, b, [harvest(farm, b.public_key, history.blocks[1])]),
+    ])
+    history.hashes.update(zip(("harvest_a", "harvest_a_again", "harvest_b_zero"), hashes))
+    kale = Asset(network.kale_asset_code, network.kale_asset_issuer)
+    payout = _envelope(devnet, a, [Payment(history.address("payee"), kale, "3"),
+                                   Payment(history.address("payee"), Asset.native(), "1.5")], prepare=False)
+    assert send_and_wait(devnet, payout).status == GetTransactionStatus.SUCCESS
+    history.hashes["payout_a"] = payout.hash_hex()
+    devnet.close_ledgers(2)
+    return history
+
+
+CHAIN_TABLES = {"chain_ledgers": "sequence", "chain_transactions": "hash", "chain_kale_movements": "id",
+                "indexer_cursor": "scope"}
+
+
+def dump_chain_tables(database) -> dict[str, str]:
+    """Each chain table as PostgreSQL's COPY text, ordered by its key: equal dumps are equal bytes."""
+    dumps = {}
+    cursor = database.connection().cursor()
+    for table, key in CHAIN_TABLES.items():
+        buffer = io.StringIO()
+        cursor.copy_expert(f"COPY (SELECT * FROM {table} ORDER BY {key}) TO STDOUT", buffer)
+        dumps[table] = buffer.getvalue()
+    return dumps
