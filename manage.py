@@ -17,7 +17,7 @@ from config import ConfigError
 
 # name -> (module, attribute, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "up": ("web.up", "up", "Run the whole pool on this machine (database, devnet, API, jobs, pooler)."),
+    "up": ("jobs.up", "up", "Run the whole pool on this machine (database, devnet, API, jobs, pooler)."),
     "devnet": ("devnet.cli", "devnet", "Run a local Stellar network with the KALE contracts."),
     "serve": ("web.cli", "serve", "Serve the JSON API under gunicorn."),
     "db": ("db.cli", "db", "Database schema: migrate, status."),

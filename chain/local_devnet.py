@@ -45,22 +45,32 @@ class LocalDevnet:
         """The JSON-RPC endpoint."""
         return f"{self.url}/rpc"
 
+    def launch_args(self) -> list[str]:
+        """`manage.py` arguments that run this devnet."""
+        return ["devnet", "--port", str(self.port), "--state-dir", str(self.state_dir), *self.args]
+
     def start(self, timeout: float = 60.0) -> "LocalDevnet":
         """Start the process and return once getHealth answers."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         output = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            [sys.executable, str(MANAGE), "devnet", "--port", str(self.port),
-             "--state-dir", str(self.state_dir), *self.args],
-            stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen([sys.executable, str(MANAGE), *self.launch_args()],
+                                        stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            self.wait_healthy(timeout)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
+
+    def wait_healthy(self, timeout: float = 60.0) -> None:
+        """Return once getHealth answers; RuntimeError after `timeout` seconds or if it exited."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+            if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"devnet exited with status {self.process.returncode}")
             if self.healthy():
-                return self
+                return
             time.sleep(0.1)
-        self.stop()
         raise RuntimeError(f"devnet did not answer on {self.rpc_url} within {timeout:.0f}s")
 
     def healthy(self) -> bool:

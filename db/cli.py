@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 import psycopg2
+from peewee import DatabaseError
 
 from config import Settings, load_settings
 from db import migrate as migrations
@@ -10,11 +11,16 @@ from db.cluster import ClusterError, database_url
 from db.connection import init_database
 
 
-def _url(settings: Settings) -> str:
+def database_url_or_exit(settings: Settings) -> str:
+    """The pool's database URL (starting the private cluster if that is the one); ClickException if it can't."""
     try:
         return database_url(settings)
     except ClusterError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+# what an unreachable server or a failing statement raises, through peewee or psycopg2 directly
+DATABASE_ERRORS = (psycopg2.Error, DatabaseError)
 
 
 def _first_line(exc: Exception) -> str:
@@ -27,15 +33,21 @@ def db() -> None:
     """Database schema: migrate, status."""
 
 
-@db.command()
-def migrate() -> None:
-    """Apply pending migrations (safe to run from several processes at once)."""
+def apply_migrations(url: str) -> list[migrations.Migration]:
+    """Apply pending migrations, echoing each; a ClickException (one line) when one fails."""
     try:
-        applied = migrations.migrate(_url(load_settings()))
-    except (migrations.MigrationError, psycopg2.Error) as exc:
+        applied = migrations.migrate(url)
+    except (migrations.MigrationError, *DATABASE_ERRORS) as exc:
         raise click.ClickException(_first_line(exc)) from None
     for migration in applied:
         click.echo(f"applied {migration.version:04d}_{migration.name}")
+    return applied
+
+
+@db.command()
+def migrate() -> None:
+    """Apply pending migrations (safe to run from several processes at once)."""
+    applied = apply_migrations(database_url_or_exit(load_settings()))
     click.echo("schema is up to date" if applied else "nothing to apply: schema is up to date")
 
 
@@ -43,8 +55,8 @@ def migrate() -> None:
 def status() -> None:
     """List every migration and whether it is applied."""
     try:
-        states = migrations.status(_url(load_settings()))
-    except psycopg2.Error as exc:
+        states = migrations.status(database_url_or_exit(load_settings()))
+    except DATABASE_ERRORS as exc:
         raise click.ClickException(_first_line(exc)) from None
     for state in states:
         when = state.applied_at.isoformat(timespec="seconds") if state.applied_at else "pending"
@@ -59,10 +71,10 @@ def open_database(settings: Settings, pool_size: int = 2) -> str:
 
     A ClickException (one line) when the server is unreachable or migrations are pending.
     """
-    url = _url(settings)
+    url = database_url_or_exit(settings)
     try:
         pending = [state for state in migrations.status(url) if state.applied_at is None]
-    except psycopg2.Error as exc:
+    except DATABASE_ERRORS as exc:
         raise click.ClickException(f"database unreachable: {_first_line(exc)}") from None
     if pending:
         raise click.ClickException(f"the database schema has {len(pending)} pending migration(s): "

@@ -478,7 +478,10 @@ class Agent:
 
     def _submit_due(self) -> None:
         block = self.blocks.get(self.current) if self.current is not None else None
-        if block is None or block.index != self.farm.index or self.channels.count == 0:
+        if block is None or block.index != self.farm.index:
+            return
+        self._ensure_channels(sum(1 for f in block.farmers.values() if f.plant_ledger is not None))
+        if self.channels.count == 0:
             return
         latest = self.latest
         with self.lock:

@@ -11,9 +11,7 @@ import click
 
 from chain.custody import Custody
 from config import load_settings
-from db.cli import open_database
-from db.cluster import database_url
-from db.migrate import migrate
+from db.cli import apply_migrations, database_url_or_exit, open_database
 from web.accounts import AccountError, create_auditor
 from web.metrics import MULTIPROC_ENV
 from web.pooler_cli import account_name
@@ -36,9 +34,8 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the JSON API under gunicorn (applies pending migrations first)."""
     settings = load_settings()
     Custody.from_settings(settings)  # refuse to start now, in one line, when the keyring is unacceptable
-    url = database_url(settings)
-    for migration in migrate(url):
-        click.echo(f"applied {migration.version:04d}_{migration.name}")
+    url = database_url_or_exit(settings)
+    apply_migrations(url)
     metrics_dir = Path(settings.state_dir) / "prometheus"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)

@@ -1,0 +1,155 @@
+"""`manage.py up`: the whole pool on one machine, farming real blocks on the devnet.
+
+It starts (or reuses) PostgreSQL, applies migrations, starts the devnet, the API under
+gunicorn, the scheduler, the indexer and one pooler agent per pooler, each a supervised
+child restarted if it dies. On the first run it creates demo poolers and farmers the way
+real ones come; later runs resume them. It shows a live view until Ctrl-C, or with
+`--blocks N` runs N blocks, has one farmer exit after the first, waits for its settlement,
+and prints a JSON summary as its last line (exit status 0 only if everything checks out).
+"""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+import requests
+
+from chain.keystore import keystore_for
+from chain.local_devnet import LocalDevnet, free_port
+from config import load_settings
+from db.cluster import private_cluster
+from db.connection import init_database
+from db.migrate import migrate
+from jobs.dashboard import Dashboard, RunState
+from jobs.demo import Demo, pooler_secret, populate
+from jobs.supervisor import MANAGE, Child, Supervisor
+
+LEDGERS_PER_BLOCK = 60
+
+
+@click.command()
+@click.option("--farmers", type=click.IntRange(1, 1000), default=3, show_default=True,
+              help="Demo farmers to create on the first run.")
+@click.option("--poolers", type=click.IntRange(1, 20), default=1, show_default=True,
+              help="Demo poolers (each runs its own agent) to create on the first run.")
+@click.option("--blocks", type=click.IntRange(1, 10_000), default=None,
+              help="Run this many blocks, settle one exiting farmer, print a JSON summary and exit.")
+@click.option("--block-seconds", type=click.FloatRange(1, 3600), default=60.0, show_default=True,
+              help="Wall seconds per KALE block on the devnet (a block is 60 ledgers).")
+@click.option("--api-port", type=click.IntRange(1, 65535), default=None, help="API port [default: a free one].")
+@click.option("--device", type=click.Choice(["auto", "opencl", "cpu"]), default="auto", show_default=True,
+              help="Nonce-search device for the pooler agents.")
+def up(farmers: int, poolers: int, blocks: int | None, block_seconds: float, api_port: int | None,
+       device: str) -> None:
+    """Run the whole pool on this machine, on a local devnet, with a live view.
+
+    State lives under KALEPOOL_STATE_DIR (default ./var): the private database, the
+    devnet's chain, logs (var/log/), pids (var/run/). Ctrl-C stops everything cleanly;
+    running `up` again resumes where it stopped.
+    """
+    settings = load_settings()
+    if settings.network_name != "devnet":
+        raise click.UsageError("`up` runs the pool on the devnet; on testnet/mainnet run serve, scheduler, "
+                               "indexer and pooler yourself (see the README)")
+    state = Path(settings.state_dir).resolve()
+    state.mkdir(parents=True, exist_ok=True)
+    cluster = None if settings.database_url else private_cluster(str(state)).start()
+    database_url = settings.database_url or cluster.url
+    migrate(database_url)
+    init_database(database_url)
+    devnet = LocalDevnet(state / "devnet", close_interval=block_seconds / LEDGERS_PER_BLOCK)
+    supervisor = Supervisor(state / "log", state / "run", base_env={
+        "DATABASE_URL": database_url, "KALEPOOL_NETWORK": "devnet", "KALEPOOL_RPC_URL": devnet.rpc_url,
+        "KALEPOOL_STATE_DIR": str(state),
+        "KALEPOOL_JOB_INTERVAL_SECONDS": str(max(0.2, min(5.0, block_seconds / LEDGERS_PER_BLOCK * 2)))})
+    stopping = _stop_on_signals()
+    try:
+        supervisor.add(Child("devnet", devnet.launch_args()))
+        devnet.wait_healthy()
+        api_url = f"http://127.0.0.1:{api_port or free_port()}"
+        supervisor.add(Child("api", ["serve", "--host", "127.0.0.1", "--port", api_url.rsplit(":", 1)[1]]))
+        _wait_for(f"{api_url}/api/v1/health")
+        supervisor.add(Child("scheduler", ["scheduler"]))
+        supervisor.add(Child("indexer", ["indexer"]))
+        run_settings = load_settings(rpc_url=devnet.rpc_url, database_url=database_url,
+                                                   state_dir=str(state))
+        keystore = keystore_for(run_settings)
+        demo = _demo(state, run_settings, keystore, devnet, api_url, poolers, farmers)
+        for pooler in demo.poolers:
+            supervisor.add(Child(f"pooler-{pooler.id}", [
+                "pooler", "--pool", api_url, "--api-key", pooler.api_key, "--rpc", devnet.rpc_url,
+                "--network", "devnet", "--device", device, "--json",
+                "--state-file", str(state / f"pooler-{pooler.id}.json")],
+                env={"KALEPOOL_POOLER_SECRET": pooler_secret(keystore, pooler.id)}))
+        run = RunState(demo=demo, api_url=api_url, client_settings=run_settings,
+                       log_dir=state / "log", blocks=blocks)
+        dashboard = Dashboard(run, interactive=sys.stdout.isatty() and blocks is None)
+        summary = _drive(run, dashboard, supervisor, stopping)
+    finally:
+        supervisor.stop_all()
+        if cluster is not None:
+            cluster.stop()
+    if summary is not None:
+        click.echo(json.dumps(summary))
+        sys.exit(0 if summary["ok"] else 1)
+
+
+def _demo(state: Path, settings, keystore, devnet, api_url: str, poolers: int, farmers: int) -> Demo:
+    path = state / "demo.json"
+    demo = Demo.load(path)
+    if demo is None:
+        click.echo(f"first run: creating {poolers} pooler(s) and {farmers} farmer(s)...", err=True)
+        demo = populate(settings, keystore, devnet, api_url, poolers, farmers, _create_pooler)
+        demo.save(path)
+    return demo
+
+
+def _create_pooler(name: str, payout_address: str) -> tuple[int, str]:
+    """The operator's way: `manage.py pooler create --json`."""
+    output = subprocess.run([sys.executable, str(MANAGE), "pooler", "create", "--name", name,
+                             "--payout-address", payout_address, "--json"],
+                            capture_output=True, text=True, check=True).stdout
+    created = json.loads(output.strip().splitlines()[-1])
+    return created["id"], created["api_key"]
+
+
+def _drive(run: RunState, dashboard: Dashboard, supervisor: Supervisor, stopping) -> dict | None:
+    """Watch children and redraw until Ctrl-C, or until the --blocks run is complete."""
+    while not stopping():
+        supervisor.watch()
+        run.refresh()
+        dashboard.draw()
+        if run.blocks is not None:
+            run.exit_first_farmer_after_first_block()
+            if run.finished():
+                return run.summary()
+        time.sleep(1.0)
+    return None
+
+
+def _wait_for(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise click.ClickException(f"{url} did not answer within {timeout:.0f}s; see var/log/")
+
+
+def _stop_on_signals():
+    stop = {"now": False}
+
+    def handle(*_):
+        stop["now"] = True
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+    return lambda: stop["now"]
