@@ -12,6 +12,7 @@ from stellar_sdk import xdr
 
 from devnet import entries as E
 from devnet import meta, validation
+from devnet.events import Event, fee_event
 from devnet.host import LedgerInfo
 from devnet.operations import OpOutcome, apply_operation, op_error
 from devnet.state import State, View
@@ -24,24 +25,24 @@ class Applied:
 
     success: bool
     fee_charged: int
-    result: xdr.TransactionResult
-    meta: xdr.TransactionMeta
-    tx_events: list[xdr.TransactionEvent]
-    contract_events: list[list[xdr.ContractEvent]]
-    diagnostic: list[xdr.DiagnosticEvent]
+    result: bytes  # TransactionResult XDR
+    meta: bytes  # TransactionMeta XDR
+    tx_events: list[Event]
+    contract_events: list[list[Event]]
+    diagnostic: list[Event]
 
 
 def _debit_fee(state: State, tx: Tx, seq: int) -> None:
     view = View(state)
-    key = E.account_key(tx.fee_source).to_xdr_bytes()
+    key = E.account_key_bytes(tx.fee_source)
     account = view.get(key)
     view.put(key, E.Entry(E.with_account(account.data, balance=E.account_balance(account.data) - tx.charge), seq))
     view.commit()
 
 
-def _bump_sequence(state: State, tx: Tx, seq: int) -> xdr.LedgerEntryChanges:
+def _bump_sequence(state: State, tx: Tx, seq: int) -> bytes:
     view = View(state)
-    key = E.account_key(tx.source).to_xdr_bytes()
+    key = E.account_key_bytes(tx.source)
     account = view.get(key)
     view.put(key, E.Entry(E.with_account(account.data, seq=tx.seq), seq))
     changes = meta.changes(view, seq)
@@ -52,15 +53,15 @@ def _bump_sequence(state: State, tx: Tx, seq: int) -> xdr.LedgerEntryChanges:
 def apply_transaction(state: State, tx: Tx, ledger: LedgerInfo, passphrase: str) -> Applied | None:
     """Apply `tx` to `state` in `ledger`; None if it is dropped as invalid."""
     seq = ledger.seq
-    source = state.get(E.account_key(tx.source).to_xdr_bytes())
+    source = state.get(E.account_key_bytes(tx.source))
     try:
         validation.check_time(tx, ledger.timestamp, seq)
-        validation.check_account(tx, source, state.get(E.account_key(tx.fee_source).to_xdr_bytes()),
+        validation.check_account(tx, source, state.get(E.account_key_bytes(tx.fee_source)),
                                  E.account_seq(source.data) + 1 if source else 0, 0)
     except Rejected:
         return None
     _debit_fee(state, tx, seq)
-    tx_events = [meta.fee_event(tx.fee_source, tx.charge)]
+    tx_events = [fee_event(tx.fee_source, tx.charge)]
     before = _bump_sequence(state, tx, seq)
 
     tx_view = View(state)
@@ -68,7 +69,7 @@ def apply_transaction(state: State, tx: Tx, ledger: LedgerInfo, passphrase: str)
     op_meta = []
     for op in tx.operations:
         op_source = E.muxed_address(op.source_account) if op.source_account else tx.source
-        if tx_view.get(E.account_key(op_source).to_xdr_bytes()) is None:
+        if tx_view.get(E.account_key_bytes(op_source)) is None:
             outcomes.append(op_error(xdr.OperationResultCode.opNO_ACCOUNT))
             continue
         op_view = View(tx_view)
@@ -89,5 +90,5 @@ def apply_transaction(state: State, tx: Tx, ledger: LedgerInfo, passphrase: str)
     return_value = outcomes[0].return_value if soroban and success else None
     transaction_meta = meta.transaction_meta(before, op_meta if success else [], soroban, return_value,
                                              tx_events, diagnostic)
-    return Applied(success, tx.charge, result, transaction_meta, tx_events,
+    return Applied(success, tx.charge, result.to_xdr_bytes(), transaction_meta, tx_events,
                    [o.events for o in outcomes] if success else [[] for _ in outcomes], diagnostic)

@@ -41,8 +41,7 @@ def trustline_balance(store, holder: str, asset: Asset) -> int | None:
     """The holder's balance of `asset`, or None without a trustline."""
     if holder == asset.issuer:
         return 0
-    lk = E.trustline_key(holder, asset)
-    entry = store.read(lk.to_xdr_bytes(), lk)
+    entry = store.read(E.trustline_key_bytes(holder, asset), E.trustline_key(holder, asset))
     return None if entry is None else entry.data.trust_line.balance.int64
 
 
@@ -51,7 +50,7 @@ def adjust(store, holder: str, asset: Asset, delta: int) -> None:
     if holder == asset.issuer:
         return
     lk = E.trustline_key(holder, asset)
-    kb = lk.to_xdr_bytes()
+    kb = E.trustline_key_bytes(holder, asset)
     entry = store.read(kb, lk, True)
     if entry is None:
         raise AssetError("no_trust")

@@ -188,8 +188,7 @@ def bench_devnet(farmers: int, threads: int, close_every: float) -> None:
         works = []
         for k in keys:
             operation = calls.work(farm, k.public_key, kale_hash(index, 0, entropy, k.public_key), 0)
-            works.append(_prepare(node, account, operation, pooler, passphrase, latencies))
-            account.sequence += 1
+            works.append(_prepare(node, account, operation, pooler, passphrase, latencies))  # build() bumps seq
         work_seconds, work_rate = _applied_rate(node, works, 1, close_every)
         ms = sorted(latency * 1000 for latency in latencies)
         click.echo(f"plants: {farmers} applied in {plant_seconds:.2f} s = {plant_rate:.0f} invocations/s "

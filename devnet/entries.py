@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from functools import lru_cache
 
 from stellar_sdk import Address, Asset, Keypair, StrKey, xdr
 
@@ -20,7 +21,7 @@ MAX_TRUSTLINE_LIMIT = 2**63 - 1
 class Entry:
     """One ledger entry: data (decoded lazily from bytes), last modifier, TTL."""
 
-    __slots__ = ("_data", "_bytes", "last_modified", "live_until")
+    __slots__ = ("_data", "_bytes", "last_modified", "live_until", "derived")
 
     def __init__(self, data: xdr.LedgerEntryData | None, last_modified: int,
                  live_until: int | None = None, data_bytes: bytes | None = None):
@@ -28,6 +29,7 @@ class Entry:
         self._bytes = data_bytes
         self.last_modified = last_modified
         self.live_until = live_until
+        self.derived = None  # a decoded view of the data that a reader caches (e.g. instance storage)
 
     @property
     def data(self) -> xdr.LedgerEntryData:
@@ -55,27 +57,53 @@ class Entry:
         return Entry(self._data, self.last_modified, live_until, self._bytes)
 
 
+_CACHE = 1 << 16
+
+
+@lru_cache(maxsize=_CACHE)
 def account_id(address: str) -> xdr.AccountID:
     """The AccountID of a G... address."""
     return Keypair.from_public_key(address).xdr_account_id()
 
 
+@lru_cache(maxsize=_CACHE)
+def g_address(raw: bytes) -> str:
+    """The G... strkey of a raw ed25519 key."""
+    return StrKey.encode_ed25519_public_key(raw)
+
+
+@lru_cache(maxsize=_CACHE)
+def c_address(raw: bytes) -> str:
+    """The C... strkey of a raw contract hash."""
+    return StrKey.encode_contract(raw)
+
+
 def account_address(account: xdr.AccountID) -> str:
     """The G... address of an AccountID."""
-    return StrKey.encode_ed25519_public_key(account.account_id.ed25519.uint256)
+    return g_address(account.account_id.ed25519.uint256)
 
 
 def muxed_address(muxed: xdr.MuxedAccount) -> str:
     """The underlying G... address of a (possibly muxed) account."""
     if muxed.type == xdr.CryptoKeyType.KEY_TYPE_ED25519:
-        return StrKey.encode_ed25519_public_key(muxed.ed25519.uint256)
-    return StrKey.encode_ed25519_public_key(muxed.med25519.ed25519.uint256)
+        return g_address(muxed.ed25519.uint256)
+    return g_address(muxed.med25519.ed25519.uint256)
+
+
+def address_of(address: xdr.SCAddress) -> str:
+    """The strkey of an SCAddress (G... or C...)."""
+    if address.type == xdr.SCAddressType.SC_ADDRESS_TYPE_ACCOUNT:
+        return g_address(address.account_id.account_id.ed25519.uint256)
+    if address.type == xdr.SCAddressType.SC_ADDRESS_TYPE_CONTRACT:
+        return c_address(address.contract_id.contract_id.hash)
+    return Address.from_xdr_sc_address(address).address
 
 
 def key_bytes(key: xdr.LedgerKey) -> bytes:
     return key.to_xdr_bytes()
 
 
+@lru_cache(maxsize=_CACHE)
 def account_key(address: str) -> xdr.LedgerKey:
     return xdr.LedgerKey(type=xdr.LedgerEntryType.ACCOUNT,
                          account=xdr.LedgerKeyAccount(account_id(address)))
@@ -85,9 +113,20 @@ def trustline_asset(asset: Asset) -> xdr.TrustLineAsset:
     return xdr.TrustLineAsset.from_xdr_bytes(asset.to_xdr_object().to_xdr_bytes())
 
 
+@lru_cache(maxsize=_CACHE)
+def account_key_bytes(address: str) -> bytes:
+    return account_key(address).to_xdr_bytes()
+
+
+@lru_cache(maxsize=_CACHE)
 def trustline_key(address: str, asset: Asset) -> xdr.LedgerKey:
     return xdr.LedgerKey(type=xdr.LedgerEntryType.TRUSTLINE,
                          trust_line=xdr.LedgerKeyTrustLine(account_id(address), trustline_asset(asset)))
+
+
+@lru_cache(maxsize=_CACHE)
+def trustline_key_bytes(address: str, asset: Asset) -> bytes:
+    return trustline_key(address, asset).to_xdr_bytes()
 
 
 def ttl_key_hash(key: bytes) -> bytes:
@@ -145,6 +184,13 @@ def with_trustline(data: xdr.LedgerEntryData, balance: int | None = None,
     return xdr.LedgerEntryData(type=xdr.LedgerEntryType.TRUSTLINE, trust_line=line)
 
 
+@lru_cache(maxsize=_CACHE)
+def address_scval(address: str) -> xdr.SCVal:
+    """`scval.to_address`, cached (callers must not mutate the result)."""
+    return xdr.SCVal(xdr.SCValType.SCV_ADDRESS, address=sc_address(address))
+
+
+@lru_cache(maxsize=_CACHE)
 def sc_address(address: str) -> xdr.SCAddress:
     return Address(address).to_xdr_sc_address()
 
@@ -171,9 +217,23 @@ def instance_key(contract: xdr.SCAddress) -> xdr.LedgerKey:
     return contract_data_key(contract, INSTANCE_KEY, temporary=False)
 
 
+@lru_cache(maxsize=1024)
+def instance_key_of(contract: str) -> tuple[bytes, xdr.LedgerKey]:
+    """(XDR bytes, LedgerKey) of a contract's instance entry."""
+    key = instance_key(sc_address(contract))
+    return key.to_xdr_bytes(), key
+
+
 def contract_code_key(code_hash: bytes) -> xdr.LedgerKey:
     return xdr.LedgerKey(type=xdr.LedgerEntryType.CONTRACT_CODE,
                          contract_code=xdr.LedgerKeyContractCode(xdr.Hash(code_hash)))
+
+
+@lru_cache(maxsize=1024)
+def contract_code_key_of(code_hash: bytes) -> tuple[bytes, xdr.LedgerKey]:
+    """(XDR bytes, LedgerKey) of a contract code entry."""
+    key = contract_code_key(code_hash)
+    return key.to_xdr_bytes(), key
 
 
 def contract_code(code: bytes) -> xdr.LedgerEntryData:

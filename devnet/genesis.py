@@ -77,7 +77,7 @@ def genesis_entries(passphrase: str = PASSPHRASE) -> list[tuple[bytes, Entry]]:
     result = [(E.account_key(root(passphrase).public_key).to_xdr_bytes(),
                Entry(E.new_account(root(passphrase).public_key, root_balance, 0), seq))]
     for address in accounts:
-        result.append((E.account_key(address).to_xdr_bytes(),
+        result.append((E.account_key_bytes(address),
                        Entry(E.new_account(address, GENESIS_ACCOUNT_XLM, seq << E.ACCOUNT_SEQ_SHIFT), seq)))
     farm_id, sac_id = farm_contract_id(passphrase), kale_sac_id(passphrase)
     live_until = seq + MAX_ENTRY_TTL - 1

@@ -18,6 +18,7 @@ from nacl.signing import VerifyKey
 from stellar_sdk import Address, StrKey, scval, xdr
 
 from devnet import entries as E
+from devnet.events import DIAGNOSTIC, Event
 from devnet.state import View, is_archived, is_temporary_key
 
 _ERROR_TYPE_NAMES = {
@@ -75,6 +76,29 @@ class LedgerInfo:
     temp_ttl: int
     persistent_ttl: int
     max_ttl: int
+
+
+class StorageKey:
+    """An instance-storage key with its XDR bytes computed once."""
+
+    __slots__ = ("val", "xdr")
+
+    def __init__(self, val: xdr.SCVal):
+        self.val = val
+        self.xdr = val.to_xdr_bytes()
+
+
+class DataKey:
+    """A contract-data entry's key: the contract, the storage key ScVal, durability and the LedgerKey bytes."""
+
+    __slots__ = ("contract", "val", "temporary", "ledger_key", "xdr")
+
+    def __init__(self, contract: str, val: xdr.SCVal, temporary: bool):
+        self.contract = contract
+        self.val = val
+        self.temporary = temporary
+        self.ledger_key = E.contract_data_key(E.sc_address(contract), val, temporary)
+        self.xdr = self.ledger_key.to_xdr_bytes()
 
 
 class _AuthNode:
@@ -150,7 +174,7 @@ class Host:
         self.recorded_auth: list[tuple[str, _AuthNode]] = []
         self.verify_signatures = verify_signatures
         self.stack: list[Frame] = []
-        self.events: list[xdr.ContractEvent] = []
+        self.events: list[Event] = []
         self.calls = 0
 
     # -- storage -------------------------------------------------------------------------------
@@ -201,30 +225,30 @@ class Host:
                 self.view.put(key, entry.with_ttl(target))
 
     # -- contract data of the running contract ---------------------------------------------------
-    def _data_key(self, key: xdr.SCVal, temporary: bool) -> tuple[bytes, xdr.LedgerKey]:
-        lk = E.contract_data_key(self.stack[-1].address, key, temporary)
-        return lk.to_xdr_bytes(), lk
+    def _own(self, key: DataKey) -> DataKey:
+        if key.contract != self.stack[-1].contract:
+            raise HostError.of(xdr.SCErrorType.SCE_STORAGE, xdr.SCErrorCode.SCEC_INVALID_ACTION,
+                               "a contract can only use its own storage")
+        return key
 
-    def get_data(self, key: xdr.SCVal, temporary: bool, write_intent: bool = False) -> xdr.SCVal | None:
-        kb, lk = self._data_key(key, temporary)
-        entry = self.read(kb, lk, write_intent)
+    def get_data(self, key: DataKey) -> xdr.SCVal | None:
+        entry = self.read(self._own(key).xdr, key.ledger_key)
         return None if entry is None else entry.data.contract_data.val
 
-    def set_data(self, key: xdr.SCVal, temporary: bool, val: xdr.SCVal) -> None:
-        kb, lk = self._data_key(key, temporary)
-        self.write(kb, lk, E.contract_data(self.stack[-1].address, key, temporary, val))
+    def set_data(self, key: DataKey, val: xdr.SCVal) -> None:
+        self.write(self._own(key).xdr, key.ledger_key,
+                   E.contract_data(self.stack[-1].address, key.val, key.temporary, val))
 
-    def remove_data(self, key: xdr.SCVal, temporary: bool) -> None:
-        kb, lk = self._data_key(key, temporary)
-        self.remove(kb, lk)
+    def remove_data(self, key: DataKey) -> None:
+        self.remove(self._own(key).xdr, key.ledger_key)
 
-    def get_instance(self, key: xdr.SCVal) -> xdr.SCVal | None:
-        item = self.stack[-1].storage.get(key.to_xdr_bytes())
+    def get_instance(self, key: StorageKey) -> xdr.SCVal | None:
+        item = self.stack[-1].storage.get(key.xdr)
         return None if item is None else item[1]
 
-    def set_instance(self, key: xdr.SCVal, val: xdr.SCVal) -> None:
+    def set_instance(self, key: StorageKey, val: xdr.SCVal) -> None:
         frame = self.stack[-1]
-        frame.storage[key.to_xdr_bytes()] = (key, val)
+        frame.storage[key.xdr] = (key.val, val)
         frame.dirty = True
 
     def extend_instance_ttl(self, threshold: int, extend_to: int) -> None:
@@ -233,29 +257,29 @@ class Host:
     # -- calls ------------------------------------------------------------------------------------
     def invoke(self, args: xdr.InvokeContractArgs) -> xdr.SCVal:
         """Run the op's top-level contract call."""
-        contract = Address.from_xdr_sc_address(args.contract_address).address
-        return self.call(contract, args.function_name.sc_symbol.decode(), list(args.args))
+        return self.call(E.address_of(args.contract_address), args.function_name.sc_symbol.decode(), list(args.args))
 
     def call(self, contract: str, function: str, args: list[xdr.SCVal]) -> xdr.SCVal:
         """Call `function(args)` on `contract` (a C... strkey), as the running contract or the tx."""
         self.calls += 1
         frame = Frame(contract, E.sc_address(contract), function, args)
-        lk = E.instance_key(frame.address)
-        frame.instance_key = lk.to_xdr_bytes()
+        frame.instance_key, lk = E.instance_key_of(contract)
         entry = self.read(frame.instance_key, lk)
         if entry is None:
             raise HostError.of(xdr.SCErrorType.SCE_STORAGE, xdr.SCErrorCode.SCEC_MISSING_VALUE,
                                f"contract {contract} does not exist")
         frame.instance_entry = entry
         instance = entry.data.contract_data.val.instance
-        for item in (instance.storage.sc_map if instance.storage else []):
-            frame.storage[item.key.to_xdr_bytes()] = (item.key, item.val)
+        if entry.derived is None:
+            entry.derived = {item.key.to_xdr_bytes(): (item.key, item.val)
+                             for item in (instance.storage.sc_map if instance.storage else [])}
+        frame.storage = dict(entry.derived)
         if instance.executable.type == xdr.ContractExecutableType.CONTRACT_EXECUTABLE_STELLAR_ASSET:
             implementation = self.asset_contract
         else:
             code_hash = instance.executable.wasm_hash.hash
-            code_key = E.contract_code_key(code_hash)
-            if self.read(code_key.to_xdr_bytes(), code_key) is None or code_hash not in self.wasm:
+            code_key_bytes, code_key = E.contract_code_key_of(code_hash)
+            if self.read(code_key_bytes, code_key) is None or code_hash not in self.wasm:
                 raise HostError.of(xdr.SCErrorType.SCE_STORAGE, xdr.SCErrorCode.SCEC_MISSING_VALUE,
                                    "contract code is missing")
             implementation = self.wasm[code_hash]
@@ -274,14 +298,14 @@ class Host:
                         instance=xdr.SCContractInstance(instance.executable, storage))
         current = self.view.get(frame.instance_key)
         self._access(frame.instance_key, None, True)
-        self.view.put(frame.instance_key, E.Entry(
-            E.contract_data(frame.address, E.INSTANCE_KEY, False, val), self.ledger.seq,
-            current.live_until if current else None))
+        entry = E.Entry(E.contract_data(frame.address, E.INSTANCE_KEY, False, val), self.ledger.seq,
+                        current.live_until if current else None)
+        entry.derived = frame.storage
+        self.view.put(frame.instance_key, entry)
 
     def emit(self, topics: list[xdr.SCVal], data: xdr.SCVal) -> None:
         """Publish a contract event from the running contract."""
-        contract_id = StrKey.decode_contract(self.stack[-1].contract)
-        self.events.append(contract_event(contract_id, topics, data))
+        self.events.append(Event.of(StrKey.decode_contract(self.stack[-1].contract), topics, data))
 
     # -- auth -------------------------------------------------------------------------------------
     def require_auth(self, address: str) -> None:
@@ -316,7 +340,7 @@ class Host:
                 if address != self.source:
                     continue
             elif creds.type == xdr.SorobanCredentialsType.SOROBAN_CREDENTIALS_ADDRESS:
-                if Address.from_xdr_sc_address(creds.address.address).address != address:
+                if E.address_of(creds.address.address) != address:
                     continue
                 self._check_address_credentials(creds.address, entry.root_invocation, address)
             else:
@@ -333,8 +357,7 @@ class Host:
             raise auth_error("signature expiration ledger is out of range")
         if not address.startswith("G"):
             raise auth_error("only account (G...) address credentials are supported")
-        account_key = E.account_key(address)
-        if self.read(account_key.to_xdr_bytes(), account_key) is None:
+        if self.read(E.account_key_bytes(address), E.account_key(address)) is None:
             raise auth_error("signing account does not exist")
         nonce_kb, nonce_lk = nonce_key(creds.address, creds.nonce.int64)
         if self.read(nonce_kb, nonce_lk, write_intent=True) is not None:
@@ -363,8 +386,7 @@ class Host:
                 kb, lk = nonce_key(sc_addr, nonce)
                 self._access(kb, lk, True)
                 if address.startswith("G"):
-                    account_key = E.account_key(address)
-                    self._access(account_key.to_xdr_bytes(), account_key, False)
+                    self._access(E.account_key_bytes(address), E.account_key(address), False)
             result.append(xdr.SorobanAuthorizationEntry(creds, node.to_xdr()))
         return result
 
@@ -429,16 +451,7 @@ def verify_account_signature(address: str, payload: bytes, signature: xdr.SCVal)
         raise auth_error("no signature for the account")
 
 
-def contract_event(contract_id: bytes, topics: list[xdr.SCVal], data: xdr.SCVal,
-                   kind: xdr.ContractEventType = xdr.ContractEventType.CONTRACT) -> xdr.ContractEvent:
-    return xdr.ContractEvent(
-        ext=xdr.ExtensionPoint(0), contract_id=xdr.ContractID(xdr.Hash(contract_id)) if contract_id else None,
-        type=kind, body=xdr.ContractEventBody(0, v0=xdr.ContractEventV0(topics, data)))
-
-
-def error_event(error: HostError, contract_id: bytes | None = None) -> xdr.DiagnosticEvent:
+def error_event(error: HostError, contract_id: bytes | None = None) -> Event:
     """The diagnostic `error` event a failed invocation leaves behind."""
-    event = contract_event(contract_id or b"", [scval.to_symbol("error"),
-                                                xdr.SCVal(xdr.SCValType.SCV_ERROR, error=error.error)],
-                           scval.to_string(error.reason or str(error)), xdr.ContractEventType.DIAGNOSTIC)
-    return xdr.DiagnosticEvent(False, event)
+    return Event.of(contract_id, [scval.to_symbol("error"), xdr.SCVal(xdr.SCValType.SCV_ERROR, error=error.error)],
+                    scval.to_string(error.reason or str(error)), DIAGNOSTIC)

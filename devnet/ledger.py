@@ -15,12 +15,13 @@ import threading
 from collections import defaultdict
 from pathlib import Path
 
-from stellar_sdk import Account, Keypair, Network, StrKey, TransactionBuilder, xdr
+from stellar_sdk import Account, Keypair, Network, TransactionBuilder, xdr
 
 from devnet import entries as E
 from devnet import genesis, meta, validation
 from devnet.apply import Applied, apply_transaction
 from devnet.fees import BASE_FEE
+from devnet.events import KIND_NAMES, Event
 from devnet.history import EventRow, History, LedgerRow, TxRow, toid
 from devnet.host import LedgerInfo
 from devnet.simulate import simulate
@@ -34,10 +35,6 @@ FRIENDBOT_XLM = "10000"
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
-
-
-def _xdr64(obj) -> str:
-    return _b64(obj.to_xdr_bytes())
 
 
 class Chain:
@@ -131,7 +128,7 @@ class Chain:
                     self.fee_pool += outcome.fee_charged
             self.state.evict(ledger.seq)
             row = self._header(ledger.seq, ledger.timestamp, self.latest.hash,
-                               [tx.hash for tx, _ in applied], [a.result.to_xdr_bytes() for _, a in applied])
+                               [tx.hash for tx, _ in applied], [a.result for _, a in applied])
             self.db.execute("BEGIN")
             self.history.add_ledger(row)
             self._record(row, applied)
@@ -151,14 +148,14 @@ class Chain:
         fee_toid = toid(row.seq)
         fee_index = 0
         for order, (tx, outcome) in enumerate(applied, start=1):
-            contract_events = [[_xdr64(e) for e in op_events] for op_events in outcome.contract_events]
-            tx_events = [_xdr64(e) for e in outcome.tx_events]
+            contract_events = [[_b64(e.to_xdr_bytes()) for e in events] for events in outcome.contract_events]
             txs.append(TxRow(tx.hash_hex, row.seq, order, "SUCCESS" if outcome.success else "FAILED",
-                             tx.fee_bump is not None, tx.raw, outcome.result.to_xdr_bytes(),
-                             outcome.meta.to_xdr_bytes(), [_xdr64(d) for d in outcome.diagnostic],
-                             tx_events, contract_events, row.close_time))
+                             tx.fee_bump is not None, tx.raw, outcome.result, outcome.meta,
+                             [_b64(d.diagnostic_xdr(False)) for d in outcome.diagnostic],
+                             [_b64(e.transaction_event_xdr()) for e in outcome.tx_events],
+                             contract_events, row.close_time))
             for event in outcome.tx_events:
-                events.append(self._event_row(fee_toid, fee_index, row.seq, tx.hash_hex, event.event))
+                events.append(self._event_row(fee_toid, fee_index, row.seq, tx.hash_hex, event))
                 fee_index += 1
             for op_index, op_events in enumerate(outcome.contract_events):
                 for index, event in enumerate(op_events):
@@ -168,12 +165,9 @@ class Chain:
         self.history.add_events(events)
 
     @staticmethod
-    def _event_row(event_toid: int, index: int, seq: int, tx_hash: str, event: xdr.ContractEvent) -> EventRow:
-        body = event.body.v0
-        contract = StrKey.encode_contract(event.contract_id.contract_id.hash) if event.contract_id else ""
-        kind = {0: "system", 1: "contract", 2: "diagnostic"}[event.type.value]
-        return EventRow(event_toid, index, seq, tx_hash, contract, kind, [_xdr64(t) for t in body.topics],
-                        _xdr64(body.data))
+    def _event_row(event_toid: int, index: int, seq: int, tx_hash: str, event: Event) -> EventRow:
+        return EventRow(event_toid, index, seq, tx_hash, event.contract, KIND_NAMES[event.kind],
+                        [_b64(t) for t in event.topics], _b64(event.data))
 
     # -- transactions ---------------------------------------------------------------------------
     def submit(self, envelope_b64: str) -> dict:
@@ -190,8 +184,8 @@ class Chain:
             if len(self.queue) >= MAX_QUEUE:
                 return self._send_result(tx, "TRY_AGAIN_LATER")
             ledger = self.next_ledger()
-            source = self.state.get(E.account_key(tx.source).to_xdr_bytes())
-            fee_source = self.state.get(E.account_key(tx.fee_source).to_xdr_bytes())
+            source = self.state.get(E.account_key_bytes(tx.source))
+            fee_source = self.state.get(E.account_key_bytes(tx.fee_source))
             expected = self.pending_seq.get(tx.source, E.account_seq(source.data) if source else 0) + 1
             try:
                 validation.check_time(tx, ledger.timestamp, ledger.seq)
@@ -211,7 +205,7 @@ class Chain:
             error = meta.tx_result(0, rejected.code)
             if rejected.inner and tx.fee_bump is not None:
                 error = meta.fee_bump_result(0, tx.inner_hash, error)
-            result["errorResultXdr"] = _xdr64(error)
+            result["errorResultXdr"] = _b64(error.to_xdr_bytes())
             result["diagnosticEventsXdr"] = []
         return result
 
@@ -238,7 +232,7 @@ class Chain:
     def _internal(self, signer: Keypair, build) -> dict:
         """Build, sign and submit a transaction from a devnet-held account; wait for it."""
         with self.lock:
-            account = self.state.get(E.account_key(signer.public_key).to_xdr_bytes())
+            account = self.state.get(E.account_key_bytes(signer.public_key))
             seq = self.pending_seq.get(signer.public_key, E.account_seq(account.data))
             builder = TransactionBuilder(Account(signer.public_key, seq), self.passphrase, base_fee=BASE_FEE)
             envelope = build(builder).add_time_bounds(0, 0).build()
@@ -265,7 +259,7 @@ class Chain:
 
     def account_exists(self, address: str) -> bool:
         with self.lock:
-            return self.state.get(E.account_key(address).to_xdr_bytes()) is not None
+            return self.state.get(E.account_key_bytes(address)) is not None
 
     def close(self) -> None:
         with self.lock:

@@ -1,50 +1,61 @@
-"""TransactionResult, TransactionMeta v4, ledger-entry changes and fee events, as stellar_sdk XDR."""
+"""TransactionResult, TransactionMeta v4 and ledger-entry changes, as XDR.
+
+The meta is assembled from bytes every entry already caches (the same bytes the
+state persists), so a transaction's entries are encoded once, not once per use.
+"""
 from __future__ import annotations
 
 import hashlib
+import struct
 
-from stellar_sdk import Asset, Network, StrKey, scval, xdr
+from stellar_sdk import xdr
 
-from devnet import entries as E
-from devnet.host import contract_event
+from devnet.entries import Entry
+from devnet.events import Event
 from devnet.state import View
 
-_STATE = xdr.LedgerEntryChangeType.LEDGER_ENTRY_STATE
-_CREATED = xdr.LedgerEntryChangeType.LEDGER_ENTRY_CREATED
-_UPDATED = xdr.LedgerEntryChangeType.LEDGER_ENTRY_UPDATED
-_REMOVED = xdr.LedgerEntryChangeType.LEDGER_ENTRY_REMOVED
-_FIELD = {_STATE: "state", _CREATED: "created", _UPDATED: "updated"}
+_I32 = struct.Struct(">i").pack
+_U32 = struct.Struct(">I").pack
+CREATED, UPDATED, REMOVED, STATE = 0, 1, 2, 3
+_TTL = _I32(9)
+_EXT_V0 = _I32(0)
 
 
-def _ttl_change(kind, key: bytes, entry: E.Entry, seq: int) -> xdr.LedgerEntryChange:
-    return xdr.LedgerEntryChange(kind, **{_FIELD[kind]: E.ttl_entry(key, entry.live_until, seq)})
+def _entry(entry: Entry) -> bytes:
+    """LedgerEntry XDR: lastModifiedLedgerSeq, data, ext v0."""
+    return _U32(entry.last_modified) + entry.data_bytes + _EXT_V0
 
 
-def changes(view: View, seq: int) -> xdr.LedgerEntryChanges:
-    """The ledger-entry changes a view's writes make (with their TTL entries), in write order."""
-    result = []
+def _ttl(key_hash: bytes, live_until: int, last_modified: int) -> bytes:
+    return _U32(last_modified) + _TTL + key_hash + _U32(live_until) + _EXT_V0
+
+
+def changes(view: View, seq: int) -> bytes:
+    """LedgerEntryChanges XDR for a view's writes (with their TTL entries), in write order."""
+    out = []
     for key, after in view.writes.items():
         before = view.before(key)
-        ttl = (after or before) is not None and (after or before).live_until is not None
         if before is None and after is None:
             continue
+        has_ttl = (after or before).live_until is not None
+        key_hash = hashlib.sha256(key).digest() if has_ttl else b""
         if before is None:
-            result.append(xdr.LedgerEntryChange(_CREATED, created=after.ledger_entry()))
-            if ttl:
-                result.append(_ttl_change(_CREATED, key, after, seq))
+            out.append(_I32(CREATED) + _entry(after))
+            if has_ttl:
+                out.append(_I32(CREATED) + _ttl(key_hash, after.live_until, seq))
         elif after is None:
-            result.append(xdr.LedgerEntryChange(_STATE, state=before.ledger_entry()))
-            result.append(xdr.LedgerEntryChange(_REMOVED, removed=E.key_of(before.data)))
-            if ttl:
-                result.append(xdr.LedgerEntryChange(_REMOVED, removed=E.ttl_ledger_key(key)))
+            out.append(_I32(STATE) + _entry(before))
+            out.append(_I32(REMOVED) + key)
+            if has_ttl:
+                out.append(_I32(REMOVED) + _TTL + key_hash)
         else:
             if not after.same_data(before):
-                result.append(xdr.LedgerEntryChange(_STATE, state=before.ledger_entry()))
-                result.append(xdr.LedgerEntryChange(_UPDATED, updated=after.ledger_entry()))
-            if ttl and after.live_until != before.live_until:
-                result.append(_ttl_change(_STATE, key, before, before.last_modified))
-                result.append(_ttl_change(_UPDATED, key, after, seq))
-    return xdr.LedgerEntryChanges(result)
+                out.append(_I32(STATE) + _entry(before))
+                out.append(_I32(UPDATED) + _entry(after))
+            if has_ttl and after.live_until != before.live_until:
+                out.append(_I32(STATE) + _ttl(key_hash, before.live_until, before.last_modified))
+                out.append(_I32(UPDATED) + _ttl(key_hash, after.live_until, seq))
+    return _U32(len(out)) + b"".join(out)
 
 
 def tx_result(fee_charged: int, code: xdr.TransactionResultCode,
@@ -67,30 +78,26 @@ def fee_bump_result(fee_charged: int, inner_hash: bytes, inner: xdr.TransactionR
         xdr.TransactionResultExt(0))
 
 
-def invoke_success_hash(return_value: xdr.SCVal, events: list[xdr.ContractEvent]) -> bytes:
-    """The hash INVOKE_HOST_FUNCTION_SUCCESS carries: sha256 of the success preimage."""
-    return hashlib.sha256(xdr.InvokeHostFunctionSuccessPreImage(return_value, events).to_xdr_bytes()).digest()
+def _events(events: list[Event]) -> bytes:
+    return _U32(len(events)) + b"".join(e.to_xdr_bytes() for e in events)
 
 
-def transaction_meta(before: xdr.LedgerEntryChanges, operations: list[tuple[xdr.LedgerEntryChanges, list]],
-                     soroban: bool, return_value: xdr.SCVal | None, tx_events: list[xdr.TransactionEvent],
-                     diagnostic: list[xdr.DiagnosticEvent]) -> xdr.TransactionMeta:
-    """TransactionMeta v4 (protocol 23)."""
-    return xdr.TransactionMeta(4, v4=xdr.TransactionMetaV4(
-        ext=xdr.ExtensionPoint(0), tx_changes_before=before,
-        operations=[xdr.OperationMetaV2(xdr.ExtensionPoint(0), op_changes, op_events)
-                    for op_changes, op_events in operations],
-        tx_changes_after=xdr.LedgerEntryChanges([]),
-        soroban_meta=(xdr.SorobanTransactionMetaV2(xdr.SorobanTransactionMetaExt(0), return_value)
-                      if soroban else None),
-        events=tx_events, diagnostic_events=diagnostic))
+def invoke_success_hash(return_value: bytes, events: list[Event]) -> bytes:
+    """The hash INVOKE_HOST_FUNCTION_SUCCESS carries: sha256 of InvokeHostFunctionSuccessPreImage."""
+    return hashlib.sha256(return_value + _events(events)).digest()
 
 
-NATIVE_SAC = StrKey.decode_contract(Asset.native().contract_id(Network.STANDALONE_NETWORK_PASSPHRASE))
-
-
-def fee_event(payer: str, amount: int) -> xdr.TransactionEvent:
-    """The native SAC `fee` event charged before all transactions."""
-    return xdr.TransactionEvent(
-        xdr.TransactionEventStage.TRANSACTION_EVENT_STAGE_BEFORE_ALL_TXS,
-        contract_event(NATIVE_SAC, [scval.to_symbol("fee"), scval.to_address(payer)], scval.to_int128(amount)))
+def transaction_meta(before: bytes, operations: list[tuple[bytes, list[Event]]], soroban: bool,
+                     return_value: bytes | None, tx_events: list[Event], diagnostic: list[Event]) -> bytes:
+    """TransactionMeta v4 XDR (protocol 23)."""
+    parts = [_I32(4), _EXT_V0, before, _U32(len(operations))]
+    for op_changes, op_events in operations:
+        parts += [_EXT_V0, op_changes, _events(op_events)]
+    parts.append(_U32(0))  # txChangesAfter: nothing is refunded
+    if soroban:
+        parts += [_I32(1), _EXT_V0, _I32(1) + return_value if return_value is not None else _I32(0)]
+    else:
+        parts.append(_I32(0))
+    parts.append(_U32(len(tx_events)) + b"".join(e.transaction_event_xdr() for e in tx_events))
+    parts.append(_U32(len(diagnostic)) + b"".join(e.diagnostic_xdr(False) for e in diagnostic))
+    return b"".join(parts)

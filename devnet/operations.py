@@ -16,7 +16,8 @@ from devnet import entries as E
 from devnet.assets import AssetError, Ledgered, adjust, asset_string
 from devnet.contracts import farm, sac
 from devnet.genesis import FARM_WASM_HASH
-from devnet.host import Host, HostError, LedgerInfo, contract_event, error_event
+from devnet.events import Event
+from devnet.host import Host, HostError, LedgerInfo, error_event
 from devnet.meta import invoke_success_hash
 from devnet.state import View, is_archived, is_temporary_key
 
@@ -28,9 +29,9 @@ WASM = {FARM_WASM_HASH: farm.call}
 class OpOutcome:
     result: xdr.OperationResult
     success: bool
-    events: list[xdr.ContractEvent] = field(default_factory=list)
-    return_value: xdr.SCVal | None = None
-    diagnostic: list[xdr.DiagnosticEvent] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    return_value: bytes | None = None  # ScVal XDR
+    diagnostic: list[Event] = field(default_factory=list)
 
 
 def _result(op_type: xdr.OperationType, attribute: str, value, success: bool, **extra) -> OpOutcome:
@@ -48,7 +49,7 @@ def _sac_id(asset_xdr: bytes, passphrase: str) -> bytes:
     return StrKey.decode_contract(Asset.from_xdr_object(xdr.Asset.from_xdr_bytes(asset_xdr)).contract_id(passphrase))
 
 
-def _value_event(asset: Asset, passphrase: str, source: str, destination: str, amount: int) -> xdr.ContractEvent:
+def _value_event(asset: Asset, passphrase: str, source: str, destination: str, amount: int) -> Event:
     """The SAC event a classic movement of `asset` emits (issuer out = mint, issuer in = burn)."""
     name = scval.to_string(asset_string(asset))
     if not asset.is_native() and source == asset.issuer:
@@ -57,12 +58,11 @@ def _value_event(asset: Asset, passphrase: str, source: str, destination: str, a
         topics = [scval.to_symbol("burn"), scval.to_address(source), name]
     else:
         topics = [scval.to_symbol("transfer"), scval.to_address(source), scval.to_address(destination), name]
-    return contract_event(_sac_id(asset.to_xdr_object().to_xdr_bytes(), passphrase), topics,
-                          scval.to_int128(amount))
+    return Event.of(_sac_id(asset.to_xdr_object().to_xdr_bytes(), passphrase), topics, scval.to_int128(amount))
 
 
 def _account(view: View, address: str) -> tuple[bytes, E.Entry | None]:
-    key = E.account_key(address).to_xdr_bytes()
+    key = E.account_key_bytes(address)
     return key, view.get(key)
 
 
@@ -222,10 +222,11 @@ def apply_invoke(view: View, ledger: LedgerInfo, source: str, op: xdr.InvokeHost
         return _result(OpType.INVOKE_HOST_FUNCTION, "invoke_host_function_result",
                        xdr.InvokeHostFunctionResult(codes.INVOKE_HOST_FUNCTION_TRAPPED), False,
                        diagnostic=[error_event(exc, StrKey.decode_contract(contract) if contract else None)])
+    value_xdr = value.to_xdr_bytes()
     success = xdr.InvokeHostFunctionResult(codes.INVOKE_HOST_FUNCTION_SUCCESS,
-                                           xdr.Hash(invoke_success_hash(value, host.events)))
+                                           xdr.Hash(invoke_success_hash(value_xdr, host.events)))
     return _result(OpType.INVOKE_HOST_FUNCTION, "invoke_host_function_result", success, True,
-                   events=host.events, return_value=value)
+                   events=host.events, return_value=value_xdr)
 
 
 def apply_extend_ttl(view: View, ledger: LedgerInfo, op: xdr.ExtendFootprintTTLOp,

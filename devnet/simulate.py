@@ -83,17 +83,17 @@ def simulate(state: State, tx: Tx, ledger: LedgerInfo, auth_mode: str | None) ->
         value = host.invoke(invoke.host_function.invoke_contract)
         auth = host.recorded_auth_entries() if mode != "enforce" else declared
     except HostError as exc:
-        event = error_event(exc)
+        event = error_event(exc).diagnostic_xdr(False)
         return {"error": f"HostError: {exc}\n\nEvent log (newest first):\n   0: [Diagnostic Event] "
                          f"topics:[error, {exc}], data:\"{exc.reason}\"",
-                "events": [_b64(event)]}
+                "events": [base64.b64encode(event).decode()]}
     read_write = [lk for kb, lk in host.recorded_keys.items() if kb in host.recorded_rw]
     read_only = [lk for kb, lk in host.recorded_keys.items() if kb not in host.recorded_rw]
     data, fee = _transaction_data(state, view, read_only, read_write, INSTRUCTIONS_PER_CALL * host.calls)
     return {
         "transactionData": _b64(data),
         "minResourceFee": str(fee),
-        "events": [_b64(xdr.DiagnosticEvent(True, e)) for e in host.events],
+        "events": [base64.b64encode(e.diagnostic_xdr(True)).decode() for e in host.events],
         "results": [{"auth": [_b64(a) for a in auth], "xdr": _b64(value)}],
         "stateChanges": _state_changes(view),
     }

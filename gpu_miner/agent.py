@@ -28,7 +28,8 @@ Names and fields are stable; `up` parses them.
 - block_done: block, farmers, worked, unworked [farmer], hashes, busy_seconds, idle_seconds,
   wall_seconds, idle_fraction (device idle while planted farmers were unfinished / block wall time)
 - status: block, ledger, ledgers_left, target, hash_rate, idle, farmers {farmer: {best, sent, state}}
-- error: where (rpc | pool | submit | verify | search | channels | state), message, retry_in (s, if retrying)
+- error: where (rpc | pool | submit | verify | search | channels | state | agent), message,
+  retry_in (seconds, when it is retrying)
 - stopped: reason
 """
 from __future__ import annotations
@@ -52,8 +53,8 @@ from chain.storage import FarmState
 from chain.transactions import (Failure, SimulationFailed, build_invocation, classify_failed, classify_send,
                                 return_value, sign_with)
 from gpu_miner import policy
-from gpu_miner.agent_state import (EXPIRED, FAILED, PENDING, SUCCESS, Attempt, BlockWork, FarmerWork, Found,
-                                   StateFile, dumps)
+from gpu_miner.agent_state import (EXPIRED, FAILED, SUCCESS, Attempt, BlockWork, FarmerWork, Found, StateFile,
+                                   StateFileError, dumps)
 from gpu_miner.channels import Channels, FundingError
 from gpu_miner.pool_client import PlantAnswer, PoolClient, PoolRefused, PoolUnavailable
 from gpu_miner.search import Job, Searcher
@@ -157,6 +158,7 @@ class Agent:
         self._envelopes: dict[str, tuple[str, int]] = {}  # tx hash -> (signed XDR, ledger when sent)
         self._decided: dict[str, int] = {}  # tx hash -> latest ledger when sending it was decided
         self._status_at = 0.0
+        self._spawn: Callable[..., Future] = _background
 
     # -- the loops -----------------------------------------------------------------------------
     def run(self) -> None:
@@ -176,6 +178,14 @@ class Agent:
                 except TRANSIENT as exc:
                     delay = self._rpc_backoff.next_delay()
                     self.events.emit("error", where="rpc", message=str(exc)[:300], retry_in=delay)
+                    self.stopping.wait(delay)
+                    continue
+                except (AgentStopped, StateFileError):
+                    raise
+                except Exception as exc:  # e.g. a garbled RPC answer: say it, back off, never crash-loop
+                    delay = self._rpc_backoff.next_delay()
+                    self.events.emit("error", where="agent", message=f"{type(exc).__name__}: {exc}"[:300],
+                                     retry_in=delay)
                     self.stopping.wait(delay)
                     continue
                 if self.config.max_blocks is not None and self.blocks_done >= self.config.max_blocks:
@@ -293,7 +303,7 @@ class Agent:
             expected = block.index
         else:
             return
-        self._plant = _background(self.pool.plant_request, expected)
+        self._plant = self._spawn(self.pool.plant_request, expected)
 
     def _collect_plant(self) -> None:
         future = self._plant
@@ -363,7 +373,7 @@ class Agent:
         if time.monotonic() < self._channels_retry_at:
             return
         self._topup = False
-        self._channels_job = _background(self.channels.ensure, count)
+        self._channels_job = self._spawn(self.channels.ensure, count)
 
     def _collect_channels(self) -> None:
         future = self._channels_job
@@ -506,7 +516,7 @@ class Agent:
                 if channel is None:
                     break
                 self._in_flight.add((block.index, farmer.address))
-                _background(self._send_work, block, farmer, replace(farmer.best), channel, limit.target, again,
+                self._spawn(self._send_work, block, farmer, replace(farmer.best), channel, limit.target, again,
                             latest.sequence)
 
     def _verified(self, block: BlockWork, address: str, found: Found) -> bool:
@@ -579,7 +589,7 @@ class Agent:
                     key = (block.index, farmer.address)
                     if attempt is not None and key not in self._in_flight:
                         self._in_flight.add(key)
-                        _background(self._resolve, block, farmer, attempt)
+                        self._spawn(self._resolve, block, farmer, attempt)
 
     def _resolve(self, block: BlockWork, farmer: FarmerWork, attempt: Attempt) -> None:
         try:
@@ -662,7 +672,7 @@ class Agent:
             if items:
                 if time.monotonic() >= self._pool_retry_at:
                     run.reporting = True
-                    _background(self._report, block, run, items)
+                    self._spawn(self._report, block, run, items)
                 continue
             if index < self.farm.index:
                 self._finish(block, run)
@@ -691,13 +701,14 @@ class Agent:
         """The chain has moved past this block and everything is reported: sum it up, forget old blocks."""
         run.done = True
         planted = [f for f in block.farmers.values() if f.plant_ledger is not None]
-        unworked = [f.address for f in planted if f.landed is None]
-        wall = (run.closed_at or time.monotonic()) - run.seen_at
-        self.events.emit("block_done", block=block.index, farmers=len(planted), worked=len(planted) - len(unworked),
-                         unworked=unworked, hashes=run.hashes, busy_seconds=round(run.busy, 3),
-                         idle_seconds=round(run.idle, 3), wall_seconds=round(wall, 3),
-                         idle_fraction=round(run.idle / wall, 5) if wall > 0 else 0.0)
-        self.blocks_done += 1
+        if planted:  # a block the agent only watched (nobody planted) is not one it worked
+            unworked = [f.address for f in planted if f.landed is None]
+            wall = (run.closed_at or time.monotonic()) - run.seen_at
+            self.events.emit("block_done", block=block.index, farmers=len(planted),
+                             worked=len(planted) - len(unworked), unworked=unworked, hashes=run.hashes,
+                             busy_seconds=round(run.busy, 3), idle_seconds=round(run.idle, 3),
+                             wall_seconds=round(wall, 3), idle_fraction=round(run.idle / wall, 5) if wall > 0 else 0.0)
+            self.blocks_done += 1
         with self.lock:
             for index in [i for i in self.blocks if i < self.farm.index - self.config.keep_blocks]:
                 if self.runs.get(index) is None or self.runs[index].done:

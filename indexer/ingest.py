@@ -20,7 +20,7 @@ from peewee import Model
 from config import Network
 from db.chain_models import ChainKaleMovement, ChainLedger, ChainTransaction, IndexerCursor
 from db.connection import database
-from db.models import Farmer, Pooler
+from db.models import Farmer, Pooler, TxIntent
 from indexer.decode import Scope, apply_movements, decode_event, decode_transaction
 from indexer.source import Marker, RpcError, RpcSource
 
@@ -38,10 +38,12 @@ class CursorMoved(IndexerError):
 
 
 def known_addresses() -> frozenset[str]:
-    """Addresses the pool knows: custodial and payout addresses of farmers, poolers' payout addresses."""
+    """Addresses the pool knows: farmers' custodial and payout addresses, poolers' payout
+    addresses, and every account the pool sends transactions from."""
     farmers = Farmer.select(Farmer.custodial_address, Farmer.payout_address).tuples()
     poolers = Pooler.select(Pooler.payout_address).tuples()
-    return frozenset(a for row in [*farmers, *poolers] for a in row)
+    sources = TxIntent.select(TxIntent.source).distinct().tuples()
+    return frozenset(a for row in [*farmers, *poolers, *sources] for a in row)
 
 
 def open_cursor(scope: str, start_ledger: int) -> IndexerCursor:
@@ -80,9 +82,10 @@ class Indexer:
     after_store: Callable[[Batch], None] | None = None
     stats: Counter = field(default_factory=Counter)
 
-    def read(self, start: int) -> Batch | None:
-        """Ledgers `start`.. as far as the RPC has them (at most `max_ledgers`), or None at the tip."""
-        markers = self.source.ledgers(start, self.max_ledgers)
+    def read(self, start: int, last: int | None = None) -> Batch | None:
+        """Ledgers `start`.. as far as the RPC has them (at most `max_ledgers`, none past `last`),
+        or None at the tip."""
+        markers = [m for m in self.source.ledgers(start, self.max_ledgers) if last is None or m.sequence <= last]
         if not markers:
             return None
         if [m.sequence for m in markers] != list(range(start, start + len(markers))):
@@ -118,7 +121,7 @@ class Indexer:
                     "close_time": m.close_time, "transaction_count": counts[m.sequence]} for m in markers]
         return Batch(markers[0].sequence, markers[-1].sequence, ledgers, rows, ordered, sum(counts.values()))
 
-    def store(self, batch: Batch) -> None:
+    def store(self, batch: Batch, move_cursor: bool = True) -> None:
         """Commit the batch's rows and move the cursor from `first - 1` to `last`, together."""
         with database.atomic():
             _insert(ChainLedger, batch.ledgers)
@@ -126,7 +129,7 @@ class Indexer:
             _insert(ChainKaleMovement, batch.movements)
             moved = (IndexerCursor.update(ledger=batch.last)
                      .where(IndexerCursor.scope == self.scope, IndexerCursor.ledger == batch.first - 1)
-                     .execute())
+                     .execute()) if move_cursor else 1
             if moved != 1:
                 raise CursorMoved(f"the {self.scope} cursor is no longer at {batch.first - 1}")
         self.stats["ledgers"] += len(batch.ledgers)
@@ -148,6 +151,23 @@ class Indexer:
         if self.after_store is not None:
             self.after_store(batch)
         return len(batch.ledgers)
+
+    def backfill(self, first: int) -> None:
+        """Index ledgers `first`..start-1 before the scope's start, then move its start back to
+        `first` (a crash before that leaves only rows a rerun stores again identically)."""
+        cursor = IndexerCursor.get_by_id(self.scope)
+        if first > cursor.ledger + 1:
+            raise IndexerError(f"starting the {self.scope} record at ledger {first} would skip ledgers "
+                               f"{cursor.ledger + 1}..{first - 1}")
+        start = first
+        while start < cursor.start_ledger:
+            batch = self.read(start, cursor.start_ledger - 1)
+            if batch is None:
+                raise IndexerError(f"the RPC has no ledger {start}")
+            self.store(batch, move_cursor=False)
+            start = batch.last + 1
+        (IndexerCursor.update(start_ledger=first)
+         .where(IndexerCursor.scope == self.scope, IndexerCursor.start_ledger > first).execute())
 
     def run(self, until: int | None = None, stop: threading.Event | None = None,
             catch_up_only: bool = False) -> None:

@@ -9,7 +9,7 @@ from config import Settings
 from jobs.harvest import Harvester, record_harvest
 from jobs.outbox import Outbox
 from jobs.plant import Planter, record_planting
-from jobs.settlement import Gate, Settler, record_payout
+from jobs.settlement import Settler, record_payout
 
 
 @dataclass
@@ -25,8 +25,7 @@ class Pool:
     settler: Settler
 
 
-def build_pool(settings: Settings, gates: tuple[Gate, ...] = (), custody: Custody | None = None,
-               client: ChainClient | None = None) -> Pool:
+def build_pool(settings: Settings, custody: Custody | None = None, client: ChainClient | None = None) -> Pool:
     """Wire the pool for `settings` (the database must already be initialised)."""
     client = client or ChainClient(settings.network)
     custody = custody or Custody.from_settings(settings)
@@ -37,4 +36,4 @@ def build_pool(settings: Settings, gates: tuple[Gate, ...] = (), custody: Custod
     return Pool(settings=settings, client=client, custody=custody, outbox=outbox,
                 planter=Planter(client, outbox, sign),
                 harvester=harvester,
-                settler=Settler(client, outbox, sign, harvester, gates))
+                settler=Settler(client, outbox, sign, harvester))

@@ -18,6 +18,7 @@ from stellar_sdk.soroban_rpc import GetTransactionResponse
 
 from chain.rpc import ChainClient
 from chain.transactions import build_classic
+from db.chain_models import Discrepancy
 from db.connection import database
 from db.models import (BalanceEntry, Compensation, Farmer, Harvest, Payout, Planting, Pooler,
                        Settlement, TxIntent, Work)
@@ -28,7 +29,6 @@ from jobs.split import split_rewards
 log = logging.getLogger(__name__)
 
 Signer = Callable[[Farmer, TransactionEnvelope], None]
-Gate = Callable[[Farmer], str | None]
 
 
 def stroops_to_amount(stroops: int) -> str:
@@ -43,17 +43,12 @@ def payout_key(settlement_id: int) -> str:
 
 @dataclass
 class Settler:
-    """Settles leaving farmers through the outbox.
-
-    `gates` are extra checks (e.g. unresolved discrepancies) that may hold a settlement
-    back; each returns a reason or None.
-    """
+    """Settles leaving farmers through the outbox; never while a discrepancy concerns them."""
 
     client: ChainClient
     outbox: Outbox
     sign: Signer
     harvester: Harvester
-    gates: tuple[Gate, ...] = ()
 
     def run_pass(self) -> list[int]:
         """Advance every leaving farmer's settlement; returns the farmer ids settled so far."""
@@ -92,10 +87,10 @@ class Settler:
                         and (farmer.custodial_address, planting.block_index) not in pails)
                 if not gone:
                     return f"block {planting.block_index} is not harvested yet"
-        for gate in self.gates:
-            reason = gate(farmer)
-            if reason:
-                return reason
+        open_discrepancies = Discrepancy.select().where(Discrepancy.farmer == farmer.id,
+                                                        Discrepancy.resolved_at.is_null()).count()
+        if open_discrepancies:
+            return f"{open_discrepancies} unresolved discrepancy(ies) between the pool and the chain"
         return None
 
     def _create(self, farmer: Farmer) -> Settlement:

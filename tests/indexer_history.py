@@ -14,14 +14,37 @@ from dataclasses import dataclass, field
 from stellar_sdk import Asset, Keypair, Payment, TransactionBuilder, xdr
 from stellar_sdk.soroban_rpc import GetTransactionStatus, SendTransactionStatus
 
+import pytest
+
 from chain import calls, storage
 from chain.kale import count_zeros, kale_hash
+from chain.rpc import ChainClient
 from config.networks import DEVNET, Network
+from indexer.ingest import Indexer, open_cursor
+from indexer.source import RpcSource
 from tests.fixtures.devnet import Devnet, new_funded_farmer, send_and_wait
 
 KALE = 10_000_000
 WHALE_STAKE = 1_000_000 * KALE
 LEDGERS_PER_BLOCK = 61  # 5 s ledgers: a block lasts 300 s
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    """A devnet of its own (ledgers closed by hand) with the farming history below."""
+    node = Devnet(tmp_path_factory.mktemp("indexer-devnet"), close_interval=0)
+    try:
+        yield build_history(node)
+    finally:
+        node.stop()
+
+
+def ingest(history: "History", scope: str = "all", max_ledgers: int = 200, **pages) -> Indexer:
+    """Index the history's devnet from ledger 1 to its tip."""
+    indexer = Indexer(RpcSource(history.devnet.rpc_url, **pages), history.network, scope, max_ledgers)
+    open_cursor(scope, 1)
+    indexer.run(catch_up_only=True)
+    return indexer
 
 
 def network_of(devnet: Devnet) -> Network:
@@ -46,6 +69,9 @@ class History:
 
     def address(self, name: str) -> str:
         return self.accounts[name].public_key
+
+    def client(self) -> ChainClient:
+        return ChainClient(self.network)
 
 
 def _envelope(devnet: Devnet, signer: Keypair, operations: list, sequence_offset: int = 0, prepare: bool = True):

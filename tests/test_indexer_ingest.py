@@ -2,29 +2,10 @@
 right rows, one marker per ledger, and nothing changed by reading anything twice."""
 from __future__ import annotations
 
-import pytest
-
 from db.chain_models import ChainKaleMovement, ChainLedger, ChainTransaction, IndexerCursor
-from indexer.ingest import Indexer, ledger_problems, open_cursor
+from indexer.ingest import ledger_problems
 from indexer.source import RpcSource
-from tests.fixtures.devnet import Devnet
-from tests.indexer_history import KALE, WHALE_STAKE, build_history, dump_chain_tables
-
-
-@pytest.fixture(scope="module")
-def history(tmp_path_factory):
-    node = Devnet(tmp_path_factory.mktemp("indexer-devnet"), close_interval=0)
-    try:
-        yield build_history(node)
-    finally:
-        node.stop()
-
-
-def ingest(history, scope: str = "all", max_ledgers: int = 200, **pages) -> Indexer:
-    indexer = Indexer(RpcSource(history.devnet.rpc_url, **pages), history.network, scope, max_ledgers)
-    open_cursor(scope, 1)
-    indexer.run(catch_up_only=True)
-    return indexer
+from tests.indexer_history import KALE, WHALE_STAKE, dump_chain_tables, history, ingest  # noqa: F401
 
 
 def tx(history, label: str) -> ChainTransaction:

@@ -49,8 +49,9 @@ class AgentProcess:
         args = [sys.executable, "-m", "gpu_miner.agent_cli", "--pool", harness.api_url, "--api-key", api_key,
                 "--network", "devnet", "--rpc", harness.devnet.rpc_url, "--state-file", str(state_file),
                 "--margin-ledgers", str(MARGIN), "--json", *extra]
+        # one hashing thread leaves a core to the devnet and the pool on a 2-core machine
         env = {**os.environ, "KALEPOOL_POOLER_SECRET": secret.secret, "POCL_MAX_PTHREAD_COUNT": "1",
-               "NUMBA_NUM_THREADS": "1"}  # leave a core to the devnet and the pool on a 2-core machine
+               "POCL_CPU_MAX_CU_COUNT": "1", "NUMBA_NUM_THREADS": "1"}
         self.stderr = open(state_file.with_suffix(".stderr"), "w")
         self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=self.stderr,
                                         text=True)
@@ -110,10 +111,7 @@ def test_every_planted_farmer_is_worked_in_every_block_with_a_gap_near_the_safe_
                          "--blocks", "3")
     assert agent.finish(timeout=120) == 0, agent.events[-5:]
     done = agent.of("block_done")
-    for e in agent.events:
-        if e["event"] not in ("status", "improved"):
-            print(json.dumps(e)[:400])
-    assert len(done) == 3
+    assert len(done) == 3 and not agent.of("error", where="agent")
     for block in done:
         assert block["unworked"] == [] and block["worked"] == len(farmers), block
         index = block["block"]
@@ -148,9 +146,6 @@ def test_a_killed_and_restarted_agent_submits_the_nonces_it_had_found(pool_harne
 
     second = AgentProcess(pool_harness, pooler.api_key, secret, state_file, "--blocks", "1")
     assert second.finish(timeout=60) == 0, second.events[-5:]
-    for e in second.events:
-        if e["event"] not in ("status", "improved"):
-            print(json.dumps(e)[:300])
     assert second.of("started")[0]["restored"] == [index]
     for farmer in farmers:
         [sent] = second.of("submitted", block=index, farmer=farmer)

@@ -1,0 +1,175 @@
+"""`manage.py indexer` (keep the chain record in PostgreSQL) and `manage.py audit` (reconcile
+pool records with it and print chain-derived statements; non-zero exit on discrepancies)."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+import click
+
+from chain.rpc import ChainClient, RpcUnavailable
+from config import Network, load_settings
+from db.chain_models import SCOPES, Discrepancy, IndexerCursor
+from db.cli import open_database
+from db.models import Farmer
+from indexer.ingest import Batch, Indexer, IndexerError, open_cursor
+from indexer.reconcile import check_balances, check_ledgers, open_block, reconcile
+from indexer.source import RetentionExceeded, RpcError, RpcSource
+from indexer.statement import statement
+
+log = logging.getLogger(__name__)
+
+EXIT_RETENTION = 3
+BALANCE_CHECK_SECONDS = 24 * 3600
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+class Watch:
+    """What the indexer checks as the chain record grows: reconciliation once per closed block,
+    and the ledger markers and wallet balances once a day (and at start)."""
+
+    def __init__(self, network: Network, scope: str, checks_every: float = BALANCE_CHECK_SECONDS):
+        self.network = network
+        self.scope = scope
+        self.client = ChainClient(network)
+        self.checks_every = checks_every
+        self.block: int | None = None
+        self.next_checks = 0.0
+
+    def __call__(self, batch: Batch) -> None:
+        block = open_block()
+        if block != self.block:
+            self.block = block
+            reconcile(self.network, client=self.client, scope=self.scope)
+        if time.monotonic() >= self.next_checks:
+            self.next_checks = time.monotonic() + self.checks_every
+            check_ledgers(self.scope)
+            try:
+                check_balances(self.client, self.scope)
+            except RpcUnavailable as exc:
+                log.warning("balance check skipped: %s", exc)
+
+
+@click.command()
+@click.option("--scope", type=click.Choice(SCOPES), default="pool", show_default=True,
+              help="pool: what concerns the pool's addresses; all: every farm-contract call too.")
+@click.option("--start-ledger", type=click.IntRange(1),
+              help="First ledger of the record (default when starting: the oldest the RPC keeps). "
+                   "Earlier than the record's start: backfill from there.")
+@click.option("--until-ledger", type=click.IntRange(1), help="Stop once this ledger is stored.")
+@click.option("--once", is_flag=True, help="Catch up with the tip, then exit.")
+@click.option("--batch-ledgers", type=click.IntRange(1, 200), default=200, show_default=True,
+              help="Most ledgers read and committed together.")
+@click.option("--poll-interval", type=click.FloatRange(0.01, 60), default=0.2, show_default=True,
+              help="Seconds between polls at the tip.")
+def indexer(scope: str, start_ledger: int | None, until_ledger: int | None, once: bool, batch_ledgers: int,
+            poll_interval: float) -> None:
+    """Index the chain into PostgreSQL: ledger markers, transactions, KALE movements.
+
+    Resumes from its cursor after any crash; never skips a ledger: when the cursor is older
+    than the RPC keeps, it stops (exit 3) and says what to do. With --scope pool it also
+    reconciles pool records each closed block and checks balances daily.
+    """
+    settings = load_settings()
+    _logging(settings.log_level)
+    open_database(settings, pool_size=4)
+    network = settings.network
+    source = RpcSource(network.rpc_url)
+    runner = Indexer(source, network, scope, batch_ledgers, poll_interval,
+                     after_store=Watch(network, scope) if scope == "pool" else None)
+    try:
+        cursor = IndexerCursor.get_or_none(IndexerCursor.scope == scope)
+        if cursor is None:
+            cursor = open_cursor(scope, start_ledger or source.retained()[0])
+            click.echo(f"indexer: new {scope} record from ledger {cursor.start_ledger}", err=True)
+        elif start_ledger is not None and start_ledger < cursor.start_ledger:
+            click.echo(f"indexer: backfilling {scope} from ledger {start_ledger} to {cursor.start_ledger - 1}",
+                       err=True)
+            runner.backfill(start_ledger)
+        click.echo(f"indexer: {scope} record at ledger {IndexerCursor.get_by_id(scope).ledger}, "
+                   f"RPC {network.rpc_url}", err=True)
+        runner.run(until=until_ledger, catch_up_only=once)
+    except RetentionExceeded as exc:
+        log.critical("%s", exc)
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_RETENTION)
+    except (IndexerError, RpcError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        pass
+    click.echo(f"indexer: {scope} record at ledger {IndexerCursor.get_by_id(scope).ledger}", err=True)
+
+
+def kale(stroops: int) -> str:
+    """Stroops as KALE with seven decimals, exactly."""
+    sign = "-" if stroops < 0 else ""
+    return f"{sign}{abs(stroops) // 10_000_000}.{abs(stroops) % 10_000_000:07d}"
+
+
+def _discrepancy(row: Discrepancy) -> dict[str, Any]:
+    return {"id": row.id, "kind": row.kind, "farmer_id": row.farmer_id, "block_index": row.block_index,
+            "pool_side": row.pool_side, "chain_side": row.chain_side,
+            "detected_at": row.detected_at.isoformat(), "resolved_at": None}
+
+
+def _print_statement(item: dict[str, Any]) -> None:
+    click.echo(f"farmer {item['farmer_id']} ({item['custodial_address']}): planted {kale(item['planted'])} KALE "
+               f"in {item['blocks_planted']} blocks ({item['blocks_worked']} worked), harvested "
+               f"{kale(item['harvested'])}, compensations {kale(item['compensations'])}, "
+               f"KALE in {kale(item['kale_received'])} out {kale(item['kale_sent'])} net {kale(item['kale_net'])}")
+    for payment in item["settlement"]:
+        amount = "" if payment["amount"] is None else kale(payment["amount"]) + " "
+        click.echo(f"  settlement: {payment['type']} {amount}{payment['asset']} to {payment['recipient']} "
+                   f"{payment['destination']} (tx {payment['tx_hash']}, ledger {payment['ledger']})")
+
+
+@click.command()
+@click.option("--farmer", "farmer_id", type=click.IntRange(1), help="Only this farmer.")
+@click.option("--from-ledger", type=click.IntRange(1), help="Statements from this ledger on.")
+@click.option("--to-ledger", type=click.IntRange(1), help="Statements up to this ledger.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document instead of text.")
+def audit(farmer_id: int | None, from_ledger: int | None, to_ledger: int | None, as_json: bool) -> None:
+    """Reconcile pool records with the chain record; print discrepancies and per-farmer
+    statements recomputed from chain rows alone. Exit status 1 when discrepancies are open."""
+    if from_ledger and to_ledger and from_ledger > to_ledger:
+        raise click.BadParameter("--from-ledger must not be after --to-ledger")
+    settings = load_settings()
+    open_database(settings)
+    if farmer_id is not None and Farmer.get_or_none(Farmer.id == farmer_id) is None:
+        raise click.ClickException(f"no farmer with id {farmer_id}")
+    cursor = IndexerCursor.get_or_none(IndexerCursor.scope == "pool")
+    if cursor is None:
+        raise click.ClickException("no chain record yet: run `manage.py indexer` first")
+    try:
+        reconcile(settings.network, farmer_id, client=ChainClient(settings.network))
+    except RpcUnavailable as exc:
+        click.echo(f"warning: expired pails not checked: {exc}", err=True)
+        reconcile(settings.network, farmer_id)
+    check_ledgers("pool")
+    query = Discrepancy.select().where(Discrepancy.resolved_at.is_null()).order_by(Discrepancy.id)
+    if farmer_id is not None:
+        query = query.where((Discrepancy.farmer_id == farmer_id) | Discrepancy.farmer_id.is_null())
+    discrepancies = [_discrepancy(row) for row in query]
+    farmers = Farmer.select().order_by(Farmer.id)
+    if farmer_id is not None:
+        farmers = farmers.where(Farmer.id == farmer_id)
+    statements = [statement(farmer, from_ledger, to_ledger) for farmer in farmers]
+    if as_json:
+        click.echo(json.dumps({"chain_record": {"start_ledger": cursor.start_ledger, "ledger": cursor.ledger},
+                               "discrepancies": discrepancies, "statements": statements}, indent=2))
+    else:
+        click.echo(f"chain record: ledgers {cursor.start_ledger}..{cursor.ledger}")
+        click.echo(f"discrepancies: {len(discrepancies)} open")
+        for item in discrepancies:
+            click.echo(f"  #{item['id']} {item['kind']} farmer {item['farmer_id']} block {item['block_index']}: "
+                       f"pool {json.dumps(item['pool_side'])} | chain {json.dumps(item['chain_side'])}")
+        for item in statements:
+            _print_statement(item)
+    if discrepancies:
+        sys.exit(1)

@@ -1,0 +1,322 @@
+"""Reconciliation: every pool record (planting, work, harvest, compensation, payout, intent,
+settlement) matched with the chain's own record, and every mismatch stored as a discrepancy.
+
+The chain is the truth; a mismatch is an alarm (an ERROR log line, the open-discrepancy
+count, the audit API), never silently fixed. A record is checked only once the chain
+record covers it: pool records that name a ledger, once the cursor has passed it; chain
+rows the pool should have recorded, `grace_ledgers` after they landed; works, once their
+block has closed. Discrepancies are keyed by a fingerprint, so finding one again adds nothing.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from stellar_sdk import xdr
+
+from chain import storage
+from chain.rpc import ChainClient
+from config import Network
+from db.chain_models import Discrepancy, IndexerCursor
+from db.connection import database
+from db.models import Farmer
+from indexer.ingest import ledger_problems
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GRACE_LEDGERS = 60  # about one block: time for the outbox to record what it sent
+
+# Each check yields (kind, farmer_id, block_index, detail, pool_side, chain_side) rows. Parameters:
+# indexed (cursor), recorded_before (indexed - grace), closed (blocks below it are closed),
+# farmer (a farmer id or NULL for all), kale (the KALE asset as CODE:ISSUER).
+_CHAIN_PLANT = ("c.kind = 'plant' AND c.successful AND c.farmer = f.custodial_address "
+                "AND c.block_index = {record}.block_index")
+_FARMER = "(%(farmer)s::bigint IS NULL OR f.id = %(farmer)s::bigint)"
+
+CHECKS: dict[str, str] = {
+    "planting": f"""
+        SELECT CASE WHEN c.hash IS NULL THEN 'planting_not_on_chain' ELSE 'planting_mismatch' END,
+               f.id, p.block_index, 'planting ' || p.id,
+               json_build_object('planting_id', p.id, 'stake', p.amount, 'tx_hash', p.tx_hash, 'ledger', p.ledger),
+               CASE WHEN c.hash IS NOT NULL THEN json_build_object('tx_hash', c.hash, 'stake', c.stake,
+                                                                   'ledger', c.ledger) END
+        FROM plantings p JOIN farmers f ON f.id = p.farmer_id
+        LEFT JOIN chain_transactions c ON {_CHAIN_PLANT.format(record='p')}
+        WHERE p.ledger <= %(indexed)s AND {_FARMER}
+          AND (c.hash IS NULL OR c.stake <> p.amount OR c.hash <> coalesce(p.tx_hash, c.hash))""",
+    "plant_not_recorded": f"""
+        SELECT 'plant_not_recorded', f.id, c.block_index, c.hash, NULL::json,
+               json_build_object('tx_hash', c.hash, 'stake', c.stake, 'ledger', c.ledger)
+        FROM chain_transactions c JOIN farmers f ON f.custodial_address = c.farmer
+        WHERE c.kind = 'plant' AND c.successful AND c.ledger <= %(recorded_before)s AND {_FARMER}
+          AND NOT EXISTS (SELECT 1 FROM plantings p WHERE p.farmer_id = f.id AND p.block_index = c.block_index)""",
+    "work": f"""
+        SELECT CASE WHEN b.hash IS NULL THEN 'work_not_on_chain' ELSE 'work_mismatch' END,
+               f.id, w.block_index, 'work ' || w.id,
+               json_build_object('work_id', w.id, 'zeros', w.zeros, 'gap', w.gap,
+                                 'hash', encode(w.hash, 'hex'), 'tx_hash', w.tx_hash),
+               CASE WHEN b.hash IS NOT NULL THEN json_build_object('tx_hash', b.hash, 'zeros', b.zeros,
+                                                                   'gap', b.gap, 'hash', b.work_hash) END
+        FROM works w JOIN farmers f ON f.id = w.farmer_id
+        LEFT JOIN LATERAL (
+            SELECT c.hash, c.zeros, c.gap, c.work_hash FROM chain_transactions c
+            WHERE c.kind = 'work' AND c.successful AND c.farmer = f.custodial_address
+              AND c.block_index = w.block_index ORDER BY c.zeros DESC, c.ledger DESC LIMIT 1) b ON true
+        WHERE w.block_index < %(closed)s AND {_FARMER}
+          AND (b.hash IS NULL OR b.zeros <> w.zeros OR b.gap IS DISTINCT FROM w.gap
+               OR b.work_hash <> encode(w.hash, 'hex'))""",
+    "harvest": f"""
+        SELECT CASE WHEN c.hash IS NULL THEN 'harvest_not_on_chain' ELSE 'harvest_mismatch' END,
+               f.id, h.block_index, 'harvest ' || h.id,
+               json_build_object('harvest_id', h.id, 'reward', h.reward, 'tx_hash', h.tx_hash, 'ledger', h.ledger),
+               CASE WHEN c.hash IS NOT NULL THEN json_build_object('tx_hash', c.hash, 'reward', c.reward,
+                                                                   'minted', c.amount_minted, 'ledger', c.ledger) END
+        FROM harvests h JOIN farmers f ON f.id = h.farmer_id
+        LEFT JOIN chain_transactions c ON c.kind = 'harvest' AND c.successful
+             AND c.farmer = f.custodial_address AND c.block_index = h.block_index
+        WHERE h.ledger <= %(indexed)s AND {_FARMER}
+          AND (c.hash IS NULL OR c.reward <> h.reward OR c.hash <> coalesce(h.tx_hash, c.hash))""",
+    "harvest_not_recorded": f"""
+        SELECT 'harvest_not_recorded', f.id, c.block_index, c.hash, NULL::json,
+               json_build_object('tx_hash', c.hash, 'reward', c.reward, 'ledger', c.ledger)
+        FROM chain_transactions c JOIN farmers f ON f.custodial_address = c.farmer
+        WHERE c.kind = 'harvest' AND c.successful AND c.ledger <= %(recorded_before)s AND {_FARMER}
+          AND NOT EXISTS (SELECT 1 FROM harvests h WHERE h.farmer_id = f.id AND h.block_index = c.block_index)""",
+    "compensation": f"""
+        SELECT 'compensation_mismatch', f.id, cp.block_index, 'compensation ' || cp.id,
+               json_build_object('compensation_id', cp.id, 'amount', cp.amount),
+               json_build_object('plant_tx', c.hash, 'stake', c.stake, 'work_txs',
+                                 (SELECT json_agg(w.hash ORDER BY w.ledger) FROM chain_transactions w
+                                  WHERE w.kind = 'work' AND w.successful AND w.farmer = f.custodial_address
+                                    AND w.block_index = cp.block_index))
+        FROM compensations cp JOIN farmers f ON f.id = cp.farmer_id
+        LEFT JOIN chain_transactions c ON {_CHAIN_PLANT.format(record='cp')}
+        WHERE cp.block_index < %(closed)s AND {_FARMER}
+          AND (c.hash IS NULL OR c.stake <> cp.amount OR EXISTS (
+               SELECT 1 FROM chain_transactions w WHERE w.kind = 'work' AND w.successful
+                 AND w.farmer = f.custodial_address AND w.block_index = cp.block_index))""",
+    "payout": f"""
+        SELECT CASE WHEN c.hash IS NULL THEN 'payout_not_on_chain' ELSE 'payout_mismatch' END,
+               f.id, NULL::bigint, 'payout ' || py.id,
+               json_build_object('payout_id', py.id, 'recipient', py.recipient, 'destination', py.destination,
+                                 'asset', py.asset, 'amount', py.amount, 'tx_hash', py.tx_hash, 'ledger', py.ledger),
+               CASE WHEN c.hash IS NOT NULL THEN json_build_object('tx_hash', c.hash, 'successful', c.successful,
+                                                                   'operations', c.operations) END
+        FROM payouts py JOIN farmers f ON f.id = py.farmer_id
+        LEFT JOIN chain_transactions c ON c.hash = py.tx_hash
+        WHERE py.status = 'confirmed' AND py.ledger <= %(indexed)s AND {_FARMER}
+          AND (c.hash IS NULL OR NOT c.successful OR NOT EXISTS (
+               SELECT 1 FROM jsonb_array_elements(c.operations) op
+               WHERE op->>'destination' = py.destination AND (op->>'amount')::numeric = py.amount
+                 AND op->>'asset' = CASE py.asset WHEN 'KALE' THEN %(kale)s ELSE 'native' END))""",
+    "intent": f"""
+        WITH hashes AS (SELECT id AS intent_id, tx_hash FROM tx_intents WHERE tx_hash IS NOT NULL
+                        UNION SELECT intent_id, tx_hash FROM tx_attempts),
+             landed AS (SELECT h.intent_id, array_agg(c.hash ORDER BY c.ledger) AS hashes
+                        FROM hashes h JOIN chain_transactions c ON c.hash = h.tx_hash AND c.successful
+                        GROUP BY h.intent_id)
+        SELECT CASE WHEN coalesce(array_length(l.hashes, 1), 0) > 1 THEN 'sent_twice'
+                    WHEN i.status = 'success' THEN 'intent_not_on_chain'
+                    ELSE 'intent_outcome_mismatch' END,
+               i.farmer_id, i.block_index, 'intent ' || i.id,
+               json_build_object('intent_id', i.id, 'key', i.idempotency_key, 'action', i.action,
+                                 'status', i.status, 'tx_hash', i.tx_hash, 'ledger', i.ledger),
+               json_build_object('successful_transactions', coalesce(l.hashes, ARRAY[]::text[]))
+        FROM tx_intents i LEFT JOIN landed l ON l.intent_id = i.id
+        WHERE (%(farmer)s::bigint IS NULL OR i.farmer_id = %(farmer)s::bigint)
+          AND (coalesce(array_length(l.hashes, 1), 0) > 1
+               OR (i.status = 'success' AND i.ledger <= %(indexed)s AND l.hashes IS NULL)
+               OR (i.status IN ('failed', 'dead') AND l.hashes IS NOT NULL))""",
+    "settlement": f"""
+        WITH chain AS (
+            SELECT f.id AS farmer_id,
+                   (SELECT coalesce(sum(c.reward), 0) FROM chain_transactions c WHERE c.kind = 'harvest'
+                      AND c.successful AND c.farmer = f.custodial_address) AS rewards,
+                   (SELECT coalesce(sum(p.stake), 0) FROM chain_transactions p WHERE p.kind = 'plant'
+                      AND p.successful AND p.farmer = f.custodial_address AND p.block_index < %(closed)s
+                      AND NOT EXISTS (SELECT 1 FROM chain_transactions w WHERE w.kind = 'work' AND w.successful
+                                        AND w.farmer = p.farmer AND w.block_index = p.block_index)) AS lost
+            FROM farmers f WHERE {_FARMER})
+        SELECT 'settlement_mismatch', s.farmer_id, NULL::bigint, 'settlement ' || s.id,
+               json_build_object('settlement_id', s.id, 'rewards_earned', s.rewards_earned,
+                                 'compensation', s.compensation_amount),
+               json_build_object('rewards', chain.rewards, 'unworked_stakes', chain.lost)
+        FROM settlements s JOIN chain ON chain.farmer_id = s.farmer_id
+        WHERE s.rewards_earned <> chain.rewards OR s.compensation_amount <> chain.lost""",
+}
+
+# Planted pails the chain shows neither harvested nor (if unworked) compensated: candidates
+# for "expired", confirmed by asking the RPC whether the Pail entry still exists.
+_UNSETTLED_PAILS = f"""
+    SELECT f.id, f.custodial_address, c.block_index, c.hash, c.stake,
+           EXISTS (SELECT 1 FROM chain_transactions w WHERE w.kind = 'work' AND w.successful
+                     AND w.farmer = c.farmer AND w.block_index = c.block_index) AS worked
+    FROM chain_transactions c JOIN farmers f ON f.custodial_address = c.farmer
+    WHERE c.kind = 'plant' AND c.successful AND c.block_index < %(closed)s AND {_FARMER}
+      AND NOT EXISTS (SELECT 1 FROM chain_transactions h WHERE h.kind = 'harvest' AND h.successful
+                        AND h.farmer = c.farmer AND h.block_index = c.block_index)
+      AND NOT EXISTS (SELECT 1 FROM compensations cp WHERE cp.farmer_id = f.id AND cp.block_index = c.block_index)"""
+
+
+@dataclass(frozen=True)
+class Found:
+    """One mismatch, before it is stored."""
+
+    kind: str
+    farmer_id: int | None
+    block_index: int | None
+    detail: str
+    pool_side: Any
+    chain_side: Any
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.kind}:{self.farmer_id}:{self.block_index}:{self.detail}"
+
+
+def record(found: list[Found]) -> list[Discrepancy]:
+    """Store mismatches not stored before; log each new one as an ERROR (the alarm)."""
+    new = []
+    for item in found:
+        inserted = (Discrepancy.insert(fingerprint=item.fingerprint, kind=item.kind, farmer=item.farmer_id,
+                                       block_index=item.block_index, pool_side=item.pool_side,
+                                       chain_side=item.chain_side)
+                    .on_conflict_ignore().execute())
+        if inserted:
+            new.append(Discrepancy.get_by_id(inserted))
+            log.error("DISCREPANCY %s: farmer %s block %s (%s): pool %s, chain %s", item.kind, item.farmer_id,
+                      item.block_index, item.detail, json.dumps(item.pool_side), json.dumps(item.chain_side))
+    return new
+
+
+def indexed_ledger(scope: str = "pool") -> int | None:
+    """The last ledger the chain record covers, or None when the indexer never ran."""
+    cursor = IndexerCursor.get_or_none(IndexerCursor.scope == scope)
+    return None if cursor is None else cursor.ledger
+
+
+def open_block() -> int:
+    """The newest block the chain record has a plant in; every block below it is closed."""
+    row = database.execute_sql("SELECT max(block_index) FROM chain_transactions "
+                               "WHERE kind = 'plant' AND successful").fetchone()
+    return row[0] if row and row[0] is not None else 0
+
+
+def find(network: Network, indexed: int, farmer_id: int | None = None,
+         grace_ledgers: int = DEFAULT_GRACE_LEDGERS) -> list[Found]:
+    """Every mismatch between pool records and the chain record up to ledger `indexed`."""
+    params = {"indexed": indexed, "recorded_before": indexed - grace_ledgers, "closed": open_block(),
+              "farmer": farmer_id, "kale": network.kale_asset}
+    found = []
+    for sql in CHECKS.values():
+        for kind, farmer, block, detail, pool_side, chain_side in database.execute_sql(sql, params):
+            found.append(Found(kind, farmer, block, detail, pool_side, chain_side))
+    return found
+
+
+def expired_pails(client: ChainClient, indexed: int, farmer_id: int | None = None) -> list[Found]:
+    """Pails neither harvested nor compensated that are gone from the chain (only concluded when
+    the chain record covers the ledger the RPC answered at, so a fresh harvest is not mistaken)."""
+    rows = database.execute_sql(_UNSETTLED_PAILS, {"closed": open_block(), "farmer": farmer_id}).fetchall()
+    if not rows:
+        return []
+    network = client.network
+    keys = {storage.pail_ledger_key(network.farm_contract, address, block).to_xdr(): (address, block)
+            for _, address, block, *_ in rows}
+    present, answered_at = set(), 0
+    key_list = list(keys)
+    for offset in range(0, len(key_list), 200):
+        response = client.server.get_ledger_entries([xdr.LedgerKey.from_xdr(k) for k in key_list[offset:offset + 200]])
+        present.update(keys[entry.key] for entry in response.entries or [])
+        answered_at = max(answered_at, response.latest_ledger)
+    if answered_at > indexed:
+        return []
+    return [Found("pail_expired", farmer, block, plant_hash,
+                  {"compensation": None, "harvest": None},
+                  {"plant_tx": plant_hash, "stake": int(stake), "worked": worked, "pail": "gone"})
+            for farmer, address, block, plant_hash, stake, worked in rows if (address, block) not in present]
+
+
+def reconcile(network: Network, farmer_id: int | None = None, client: ChainClient | None = None,
+              grace_ledgers: int = DEFAULT_GRACE_LEDGERS, scope: str = "pool") -> list[Discrepancy]:
+    """Match pool records with the chain record (and, given a client, look for expired pails);
+    store and return the discrepancies found for the first time."""
+    indexed = indexed_ledger(scope)
+    if indexed is None:
+        return []
+    found = find(network, indexed, farmer_id, grace_ledgers)
+    if client is not None:
+        found += expired_pails(client, indexed, farmer_id)
+    return record(found)
+
+
+def check_ledgers(scope: str = "pool") -> list[Discrepancy]:
+    """Store each missing ledger marker or broken hash link of the record as a discrepancy
+    (they cannot happen by construction; this checks anyway)."""
+    return record([Found("ledger_gap", None, None, problem, None, {"problem": problem})
+                   for problem in ledger_problems(scope)])
+
+
+def check_balances(client: ChainClient, scope: str = "pool") -> list[Discrepancy]:
+    """Compare each custodial wallet's KALE balance on chain with the sum of its indexed
+    movements; store and return new mismatches. A wallet changed after the cursor is left for
+    the next run (its balance is not yet comparable)."""
+    indexed = indexed_ledger(scope)
+    if indexed is None:
+        return []
+    farmers = {client.kale_trustline_key(f.custodial_address).to_xdr(): f for f in Farmer.select()}
+    on_chain: dict[str, tuple[int, int]] = {}
+    answered_at = 0
+    keys = list(farmers)
+    for offset in range(0, len(keys), 200):
+        response = client.server.get_ledger_entries([xdr.LedgerKey.from_xdr(k) for k in keys[offset:offset + 200]])
+        answered_at = max(answered_at, response.latest_ledger)
+        for entry in response.entries or []:
+            line = xdr.LedgerEntryData.from_xdr(entry.xdr).trust_line
+            on_chain[entry.key] = (line.balance.int64, entry.last_modified_ledger)
+    addresses = [f.custodial_address for f in farmers.values()]
+    sums = dict(database.execute_sql(_MOVEMENT_SUMS, {"addresses": addresses, "indexed": indexed}).fetchall())
+    found = []
+    for key, farmer in farmers.items():
+        balance, modified = on_chain.get(key, (None, answered_at))
+        if modified > indexed:
+            continue
+        indexed_sum = int(sums.get(farmer.custodial_address, 0))
+        if (balance or 0) != indexed_sum:
+            found.append(Found("balance_mismatch", farmer.id, None, f"ledger {modified}",
+                               {"indexed_sum": indexed_sum, "through_ledger": indexed},
+                               {"balance": balance, "last_modified_ledger": modified}))
+    return record(found)
+
+
+_MOVEMENT_SUMS = """
+    SELECT address, sum(delta) FROM (
+        SELECT to_address AS address, amount AS delta FROM chain_kale_movements
+        WHERE to_address = ANY(%(addresses)s) AND ledger <= %(indexed)s
+        UNION ALL
+        SELECT from_address, -amount FROM chain_kale_movements
+        WHERE from_address = ANY(%(addresses)s) AND ledger <= %(indexed)s) AS moves
+    GROUP BY address"""
+
+
+def settlement_gate(network: Network, scope: str = "pool") -> Callable[[Farmer], str | None]:
+    """A settlement gate for jobs.settlement.Settler: a farmer waits while the chain record does
+    not yet cover its last transaction, or while a discrepancy concerns it (reconciled afresh
+    for that farmer first). The gate answers a reason, or None to go ahead."""
+
+    def gate(farmer: Farmer) -> str | None:
+        indexed = indexed_ledger(scope)
+        if indexed is None:
+            return "the indexer has no chain record yet; settlements wait for it"
+        last = database.execute_sql("SELECT max(ledger) FROM tx_intents WHERE farmer_id = %s",
+                                    (farmer.id,)).fetchone()[0]
+        if last is not None and last > indexed:
+            return f"the chain record reaches ledger {indexed}; this farmer's last transaction is in {last}"
+        reconcile(network, farmer.id, grace_ledgers=0, scope=scope)
+        kinds = sorted({d.kind for d in Discrepancy.select(Discrepancy.kind).where(
+            Discrepancy.farmer_id == farmer.id, Discrepancy.resolved_at.is_null())})
+        return f"unresolved discrepancies concern this farmer: {', '.join(kinds)}" if kinds else None
+
+    return gate

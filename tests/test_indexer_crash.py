@@ -1,0 +1,76 @@
+"""kill -9 at random moments during a long ingestion, restart each time: the tables end up byte
+for byte as one uninterrupted run leaves them."""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from stellar_sdk import Asset, Payment
+
+from db.connection import init_database
+from db.migrate import migrate
+from tests.indexer_history import _envelope, build_history, dump_chain_tables
+
+ROOT = Path(__file__).resolve().parents[1]
+PAYMENT_LEDGERS = 40
+PAYMENTS_PER_LEDGER = 6
+
+
+def add_payments(history) -> None:
+    """Many small KALE transfers, a few per ledger, on top of the farming history."""
+    kale = Asset(history.network.kale_asset_code, history.network.kale_asset_issuer)
+    server = history.devnet.server()
+    senders = [history.accounts["a"], history.accounts["whale"]]
+    for _ in range(PAYMENT_LEDGERS):
+        for index in range(PAYMENTS_PER_LEDGER):
+            sender = senders[index % 2]
+            envelope = _envelope(history.devnet, sender, [Payment(history.address("payee"), kale, "0.0000001")],
+                                 index // 2, prepare=False)
+            server.send_transaction(envelope)
+        history.devnet.close_ledgers(1)
+
+
+def indexer(database: str, rpc_url: str, until: int) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": database, "KALEPOOL_RPC_URL": rpc_url, "KALEPOOL_NETWORK": "devnet",
+           "KALEPOOL_LOG_LEVEL": "warning"}
+    return subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "indexer", "--scope", "all",
+                             "--start-ledger", "1", "--until-ledger", str(until), "--batch-ledgers", "2"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_kill_9_at_random_points_gives_the_same_tables_as_a_clean_run(db, postgres, create_database,
+                                                                      devnet_factory):
+    history = build_history(devnet_factory())
+    add_payments(history)
+    until = history.devnet.latest_ledger()
+    rng = random.Random(7)
+    kills = 0
+    while True:
+        process = indexer(postgres, history.devnet.rpc_url, until)
+        try:
+            process.wait(timeout=rng.uniform(1.2, 2.5) if kills < 8 else 120)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+            kills += 1
+            continue
+        assert process.returncode == 0, process.stderr.read().decode()[-2000:]
+        break
+    crashed = dump_chain_tables(db)
+
+    clean = create_database()
+    migrate(clean)
+    process = indexer(clean, history.devnet.rpc_url, until)
+    assert process.wait(timeout=120) == 0, process.stderr.read().decode()[-2000:]
+    clean_db = init_database(clean)
+    try:
+        assert dump_chain_tables(clean_db) == crashed
+    finally:
+        init_database(postgres)
+    assert kills >= 3 and crashed["chain_transactions"].count("\n") > 20
+    assert crashed["chain_kale_movements"].count("\n") > PAYMENT_LEDGERS * PAYMENTS_PER_LEDGER

@@ -1,0 +1,144 @@
+"""The pooler agent's restart and send decisions, on an agent wired to stand-ins (no servers)."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from stellar_sdk import Keypair
+
+from chain.kale import count_zeros, kale_hash
+from chain.rpc import Ledger
+from chain.storage import FarmState
+from config.networks import DEVNET
+from gpu_miner.agent import Agent, AgentConfig, BlockRun
+from gpu_miner.agent_state import SUCCESS, Attempt, BlockWork, FarmerWork, Found, StateFile
+
+T = 1_000_000
+ENTROPY = bytes(range(32))
+INDEX = 12
+
+
+class Channels:
+    """Channel accounts that always exist: `acquire` hands out 0, 1, 2 ..."""
+
+    def __init__(self, count: int = 8) -> None:
+        self.count, self.held, self.keypairs = count, set(), []
+
+    def acquire(self) -> int | None:
+        free = [i for i in range(self.count) if i not in self.held]
+        if free:
+            self.held.add(free[0])
+            return free[0]
+        return None
+
+    def hold(self, index: int) -> None:
+        self.held.add(index)
+
+    def release(self, index: int) -> None:
+        self.held.discard(index)
+
+    def ensure(self, count: int) -> None:
+        pass
+
+
+class Events:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict]] = []
+
+    def emit(self, event: str, **fields) -> None:
+        self.events.append((event, fields))
+
+    def show(self, snapshot) -> None:
+        pass
+
+    def named(self, name: str) -> list[dict]:
+        return [fields for event, fields in self.events if event == name]
+
+
+def found(farmer: str, nonce: int) -> Found:
+    digest = kale_hash(INDEX, nonce, ENTROPY, farmer)
+    return Found(nonce, digest.hex(), count_zeros(digest))
+
+
+@pytest.fixture
+def agent(tmp_path):
+    agent = Agent(SimpleNamespace(network=DEVNET), pool=None, searcher=SimpleNamespace(description="stand-in"),
+                  pooler=Keypair.random(), channels=Channels(), state=StateFile(tmp_path / "state.json"),
+                  events=Events(), config=AgentConfig(margin_ledgers=2))
+    agent.farm = FarmState(index=INDEX, farm_block=None, paused=False, homesteader=None, asset=None)
+    agent.sent = []
+    agent._send_work = lambda block, farmer, best, channel, *rest: agent.sent.append((farmer.address, best.nonce))
+    agent._spawn = lambda function, *args: function(*args)  # background work runs at once
+    return agent
+
+
+def a_block(*farmers: FarmerWork) -> BlockWork:
+    return BlockWork(index=INDEX, entropy=ENTROPY.hex(), timestamp=T, farmers={f.address: f for f in farmers})
+
+
+def at_ledger(agent: Agent, sequence: int, close_time: int) -> None:
+    """The latest ledger is `sequence`, closed at `close_time`; ledgers are 5 s and land in the next one."""
+    agent.latest = Ledger(sequence, close_time)
+    agent.clock.observe(sequence - 1, close_time - 5, wall=0.0)
+    agent.clock.observe(sequence, close_time, wall=5.0)
+    agent.landing.observe(0, 1)
+
+
+def sends(agent: Agent) -> list[tuple[str, int]]:
+    return sorted(agent.sent)
+
+
+def test_a_restart_keeps_verified_nonces_drops_others_and_holds_busy_channels(agent):
+    good, bad = Keypair.random().public_key, Keypair.random().public_key
+    tampered = found(bad, 5)
+    tampered.nonce = 6  # the saved hash is not this nonce's hash
+    pending = Attempt("aa" * 32, 1, "00" * 32, 1, channel=3, max_time=T + 299)
+    agent.blocks = {INDEX: a_block(FarmerWork(good, plant_ledger=40, best=found(good, 7), attempts=[pending]),
+                                   FarmerWork(bad, plant_ledger=40, best=tampered)),
+                    INDEX - 1: BlockWork(index=INDEX - 1, entropy=ENTROPY.hex(), timestamp=T - 300)}
+    agent.latest = Ledger(100, T + 100)
+    agent._restore()
+    farmers = agent.blocks[INDEX].farmers
+    assert farmers[good].best == found(good, 7) and farmers[bad].best is None
+    assert [e["where"] for e in agent.events.named("error")] == ["verify"]
+    assert agent.current == INDEX and 3 in agent.channels.held
+    assert agent.runs[INDEX - 1].mining_done and not agent.runs[INDEX].mining_done
+
+
+def test_first_works_wait_for_the_target_ledger(agent):
+    farmer = Keypair.random().public_key
+    agent.blocks = {INDEX: a_block(FarmerWork(farmer, plant_ledger=41, best=found(farmer, 1)))}
+    agent.current, agent.runs = INDEX, {INDEX: BlockRun(seen_at=0.0, answered=True)}
+    at_ledger(agent, 150, T + 250)  # last safe ledger 159, target 157
+    agent._submit_due()
+    assert sends(agent) == []
+    at_ledger(agent, 156, T + 280)  # a work sent now lands in 157
+    agent._submit_due()
+    assert sends(agent) == [(farmer, 1)]
+
+
+def test_a_better_hash_is_resubmitted_while_it_can_still_land(agent):
+    better, same, late = (Keypair.random().public_key for _ in range(3))
+    landed = lambda address, zeros: [Attempt("bb" * 32, 0, "00" * 32, zeros, 0, T + 299, status=SUCCESS)]
+    agent.blocks = {INDEX: a_block(
+        FarmerWork(better, plant_ledger=41, best=Found(9, "00", 6), attempts=landed(better, 5), chain_zeros=5),
+        FarmerWork(same, plant_ledger=41, best=Found(9, "00", 5), attempts=landed(same, 5), chain_zeros=5))}
+    agent.current, agent.runs = INDEX, {INDEX: BlockRun(seen_at=0.0, answered=True)}
+    at_ledger(agent, 157, T + 285)
+    agent._submit_due()
+    assert sends(agent) == [(better, 9)]
+    agent.sent.clear()
+    agent.blocks[INDEX].farmers[late] = FarmerWork(late, plant_ledger=41, best=Found(9, "00", 6),
+                                                   attempts=landed(late, 5), chain_zeros=5)
+    at_ledger(agent, 159, T + 295)  # nothing sent now can land before T + 300
+    agent._submit_due()
+    assert sends(agent) == []
+
+
+def test_a_farmer_is_never_sent_in_its_plant_ledger(agent):
+    farmer = Keypair.random().public_key
+    agent.blocks = {INDEX: a_block(FarmerWork(farmer, plant_ledger=160, best=found(farmer, 1)))}
+    agent.current, agent.runs = INDEX, {INDEX: BlockRun(seen_at=0.0, answered=True)}
+    at_ledger(agent, 160, T + 310)
+    agent._submit_due()
+    assert sends(agent) == []
