@@ -15,7 +15,7 @@ from typing import Callable
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
-from stellar_sdk import Address, StrKey, scval, xdr
+from stellar_sdk import StrKey, scval, xdr
 
 from devnet import entries as E
 from devnet.events import DIAGNOSTIC, Event

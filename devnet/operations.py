@@ -154,7 +154,7 @@ def apply_change_trust(view: View, seq: int, source: str, op: xdr.ChangeTrustOp)
     _, issuer = _account(view, asset.issuer)
     if issuer is None:
         return done(codes.CHANGE_TRUST_NO_ISSUER)
-    line_key = E.trustline_key(source, asset).to_xdr_bytes()
+    line_key = E.trustline_key_bytes(source, asset)
     existing = view.get(line_key)
     src_key, src = _account(view, source)
     if existing is not None:

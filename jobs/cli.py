@@ -17,6 +17,7 @@ from jobs.scheduler import Scheduler
 def configure_logging(level: str) -> None:
     """One log format for every pool process (never a secret in it)."""
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
 
 
 @click.command()

@@ -6,17 +6,30 @@ widening live here. See shared/reference/kale-protocol.md.
 """
 from __future__ import annotations
 
-from stellar_sdk import Address, scval, xdr
+from functools import lru_cache
+
+from stellar_sdk import scval, xdr
 
 from chain import kale, storage
 from chain.kale import BLOCK_INTERVAL, I128_MAX, I128_MIN, U32_MAX, WEEK_OF_LEDGERS, Block, KaleError, Pail
-from devnet.host import Host, HostError, value_error
+from devnet import entries as E
+from devnet.host import DataKey, Host, HostError, StorageKey, value_error
 
-_FARM_INDEX = storage.farm_index_key()
-_FARM_BLOCK = storage.farm_block_key()
-_FARM_PAUSED = storage.farm_paused_key()
-_HOMESTEADER = storage.homesteader_key()
-_ASSET = storage.homestead_asset_key()
+_FARM_INDEX = StorageKey(storage.farm_index_key())
+_FARM_BLOCK = StorageKey(storage.farm_block_key())
+_FARM_PAUSED = StorageKey(storage.farm_paused_key())
+_HOMESTEADER = StorageKey(storage.homesteader_key())
+_ASSET = StorageKey(storage.homestead_asset_key())
+
+
+@lru_cache(maxsize=4096)
+def _block_key(contract: str, index: int) -> DataKey:
+    return DataKey(contract, storage.block_key(index), temporary=True)
+
+
+@lru_cache(maxsize=1 << 17)
+def _pail_key(contract: str, farmer: str, index: int) -> DataKey:
+    return DataKey(contract, storage.pail_key(farmer, index), temporary=True)
 
 
 def new_farm_block(timestamp: int) -> Block:
@@ -46,7 +59,7 @@ def _fail(error: KaleError) -> HostError:
 def _address(value: xdr.SCVal) -> str:
     if value.type != xdr.SCValType.SCV_ADDRESS:
         raise value_error("expected an Address")
-    return Address.from_xdr_sc_address(value.address).address
+    return E.address_of(value.address)
 
 
 def _typed(value: xdr.SCVal, kind: xdr.SCValType) -> xdr.SCVal:
@@ -60,6 +73,7 @@ class _Farm:
 
     def __init__(self, host: Host):
         self.host = host
+        self.contract = host.stack[-1].contract
 
     def index(self) -> int:
         value = self.host.get_instance(_FARM_INDEX)
@@ -81,25 +95,28 @@ class _Farm:
         value = self.host.get_instance(_FARM_PAUSED)
         return False if value is None else scval.from_bool(value)
 
-    def address_of(self, key: xdr.SCVal) -> str:
+    def address_of(self, key: StorageKey) -> str:
         value = self.host.get_instance(key)
         if value is None:
             raise _fail(KaleError.HomesteadMissing)
-        return scval.from_address(value).address
+        return E.address_of(value.address)
 
     def block(self, index: int) -> Block | None:
-        value = self.host.get_data(storage.block_key(index), temporary=True)
+        value = self.host.get_data(_block_key(self.contract, index))
         return None if value is None else storage.block_from_scval(value)
 
     def set_block(self, index: int, block: Block) -> None:
-        self.host.set_data(storage.block_key(index), True, storage.block_to_scval(block))
+        self.host.set_data(_block_key(self.contract, index), storage.block_to_scval(block))
 
     def pail(self, farmer: str, index: int) -> Pail | None:
-        value = self.host.get_data(storage.pail_key(farmer, index), temporary=True)
+        value = self.host.get_data(_pail_key(self.contract, farmer, index))
         return None if value is None else storage.pail_from_scval(value)
 
     def set_pail(self, farmer: str, index: int, pail: Pail) -> None:
-        self.host.set_data(storage.pail_key(farmer, index), True, storage.pail_to_scval(pail))
+        self.host.set_data(_pail_key(self.contract, farmer, index), storage.pail_to_scval(pail))
+
+    def remove_pail(self, farmer: str, index: int) -> None:
+        self.host.remove_data(_pail_key(self.contract, farmer, index))
 
     def extend_instance_ttl(self) -> None:
         max_ttl = self.host.ledger.max_ttl - 1
@@ -136,7 +153,7 @@ def plant(host: Host, farmer_val: xdr.SCVal, amount_val: xdr.SCVal) -> xdr.SCVal
         raise _fail(KaleError.PailExists)
     block.staked_total += amount
     if amount > 0:
-        host.call(asset, "burn", [scval.to_address(farmer), scval.to_int128(amount)])
+        host.call(asset, "burn", [E.address_scval(farmer), scval.to_int128(amount)])
     farm_block.max_stake = max(farm_block.max_stake, amount)
     farm_block.min_stake = min(farm_block.min_stake, amount)
     farm.set_pail(farmer, index, Pail(sequence=host.ledger.seq, gap=None, stake=amount, zeros=None))
@@ -214,8 +231,8 @@ def harvest(host: Host, farmer_val: xdr.SCVal, index_val: xdr.SCVal) -> xdr.SCVa
     reward = (sum(_normalizations(block, pail.gap, pail.stake, pail.zeros))
               * (kale.block_reward(index) + block.staked_total) // max(block.normalized_total, 1))
     if reward + pail.stake > 0:
-        host.call(asset, "mint", [scval.to_address(farmer), scval.to_int128(reward + pail.stake)])
-    host.remove_data(storage.pail_key(farmer, index), temporary=True)
+        host.call(asset, "mint", [E.address_scval(farmer), scval.to_int128(reward + pail.stake)])
+    farm.remove_pail(farmer, index)
     farm.extend_instance_ttl()
     return scval.to_int128(reward)
 
@@ -258,5 +275,5 @@ def call(host: Host, function: str, args: list[xdr.SCVal]) -> xdr.SCVal:
 
 def instance_storage(homesteader: str, asset: str, timestamp: int) -> list[tuple[xdr.SCVal, xdr.SCVal]]:
     """The farm's instance storage at deployment: Homesteader, HomesteadAsset and a reset FarmBlock."""
-    return [(_HOMESTEADER, scval.to_address(homesteader)), (_ASSET, scval.to_address(asset)),
-            (_FARM_BLOCK, storage.block_to_scval(new_farm_block(timestamp)))]
+    return [(_HOMESTEADER.val, scval.to_address(homesteader)), (_ASSET.val, scval.to_address(asset)),
+            (_FARM_BLOCK.val, storage.block_to_scval(new_farm_block(timestamp)))]

@@ -7,10 +7,13 @@ a transfer out of the issuer is a mint, into the issuer a burn.
 """
 from __future__ import annotations
 
-from stellar_sdk import Address, Asset, StrKey, scval, xdr
+from functools import lru_cache
 
+from stellar_sdk import Asset, StrKey, scval, xdr
+
+from devnet import entries as E
 from devnet.assets import AssetError, adjust, asset_string, trustline_balance
-from devnet.host import Host, HostError, value_error
+from devnet.host import DataKey, Host, HostError, StorageKey, value_error
 
 DECIMALS = 7
 # soroban-env-host's ContractError for the asset contract
@@ -19,9 +22,10 @@ NEGATIVE_AMOUNT = 8
 BALANCE = 10
 TRUSTLINE_MISSING = 13
 
-_ASSET_INFO = scval.to_enum("AssetInfo", None)
-_ADMIN = scval.to_enum("Admin", None)
-_METADATA = scval.to_symbol("METADATA")
+_ASSET_INFO = StorageKey(scval.to_enum("AssetInfo", None))
+_ADMIN = StorageKey(scval.to_enum("Admin", None))
+_METADATA = StorageKey(scval.to_symbol("METADATA"))
+_MINT, _BURN, _TRANSFER = scval.to_symbol("mint"), scval.to_symbol("burn"), scval.to_symbol("transfer")
 
 
 def instance_storage(asset: Asset, admin: str) -> list[tuple[xdr.SCVal, xdr.SCVal]]:
@@ -32,20 +36,28 @@ def instance_storage(asset: Asset, admin: str) -> list[tuple[xdr.SCVal, xdr.SCVa
     metadata = scval.to_struct({"decimal": scval.to_uint32(DECIMALS),
                                 "name": scval.to_string(asset_string(asset)),
                                 "symbol": scval.to_string(asset.code)})
-    return [(_ASSET_INFO, info), (_ADMIN, scval.to_address(admin)), (_METADATA, metadata)]
+    return [(_ASSET_INFO.val, info), (_ADMIN.val, scval.to_address(admin)), (_METADATA.val, metadata)]
 
 
-def _asset(host: Host) -> Asset:
-    _, fields = scval.from_enum(host.get_instance(_ASSET_INFO))
+@lru_cache(maxsize=256)
+def _asset_of(info_xdr: bytes) -> tuple[Asset, xdr.SCVal]:
+    """The asset an AssetInfo value names, and its SEP-11 name as an ScVal."""
+    _, fields = scval.from_enum(xdr.SCVal.from_xdr_bytes(info_xdr))
     info = scval.from_struct(fields)
-    return Asset(scval.from_string(info["asset_code"]).decode(),
-                 StrKey.encode_ed25519_public_key(scval.from_bytes(info["issuer"])))
+    asset = Asset(scval.from_string(info["asset_code"]).decode(),
+                  StrKey.encode_ed25519_public_key(scval.from_bytes(info["issuer"])))
+    return asset, scval.to_string(asset_string(asset))
+
+
+@lru_cache(maxsize=1 << 16)
+def _contract_balance_key(contract: str, holder: str) -> DataKey:
+    return DataKey(contract, scval.to_enum("Balance", [scval.to_address(holder)]), temporary=False)
 
 
 def _address(value: xdr.SCVal) -> str:
     if value.type != xdr.SCValType.SCV_ADDRESS:
         raise value_error("expected an Address")
-    return Address.from_xdr_sc_address(value.address).address
+    return E.address_of(value.address)
 
 
 def _amount(value: xdr.SCVal) -> int:
@@ -57,13 +69,9 @@ def _amount(value: xdr.SCVal) -> int:
     return amount
 
 
-def _contract_balance_key(holder: str) -> xdr.SCVal:
-    return scval.to_enum("Balance", [scval.to_address(holder)])
-
-
 def _balance(host: Host, asset: Asset, holder: str) -> int:
     if holder.startswith("C"):
-        value = host.get_data(_contract_balance_key(holder), temporary=False)
+        value = host.get_data(_contract_balance_key(host.stack[-1].contract, holder))
         return 0 if value is None else scval.from_int128(scval.from_struct(value)["amount"])
     return trustline_balance(host, holder, asset) or 0
 
@@ -73,7 +81,7 @@ def _change(host: Host, asset: Asset, holder: str, delta: int) -> None:
         balance = _balance(host, asset, holder) + delta
         if balance < 0:
             raise HostError.contract(BALANCE, "balance is not sufficient to spend")
-        host.set_data(_contract_balance_key(holder), False, scval.to_struct({
+        host.set_data(_contract_balance_key(host.stack[-1].contract, holder), scval.to_struct({
             "amount": scval.to_int128(balance), "authorized": scval.to_bool(True),
             "clawback": scval.to_bool(False)}))
         return
@@ -89,20 +97,19 @@ def _change(host: Host, asset: Asset, holder: str, delta: int) -> None:
 def _move(host: Host, asset: Asset, source: str, destination: str, amount: int) -> None:
     _change(host, asset, source, -amount)
     _change(host, asset, destination, amount)
-    name = scval.to_string(asset_string(asset))
+    name = _asset_of(host.get_instance(_ASSET_INFO).to_xdr_bytes())[1]
     if source == asset.issuer:
-        host.emit([scval.to_symbol("mint"), scval.to_address(destination), name], scval.to_int128(amount))
+        host.emit([_MINT, E.address_scval(destination), name], scval.to_int128(amount))
     elif destination == asset.issuer:
-        host.emit([scval.to_symbol("burn"), scval.to_address(source), name], scval.to_int128(amount))
+        host.emit([_BURN, E.address_scval(source), name], scval.to_int128(amount))
     else:
-        host.emit([scval.to_symbol("transfer"), scval.to_address(source), scval.to_address(destination), name],
+        host.emit([_TRANSFER, E.address_scval(source), E.address_scval(destination), name],
                   scval.to_int128(amount))
 
 
 def call(host: Host, function: str, args: list[xdr.SCVal]) -> xdr.SCVal:
     """Dispatch one SAC function."""
-    asset = _asset(host)
-    name = scval.to_string(asset_string(asset))
+    asset, name = _asset_of(host.get_instance(_ASSET_INFO).to_xdr_bytes())
     arity = {"balance": 1, "transfer": 3, "mint": 2, "burn": 2, "decimals": 0, "name": 0,
              "symbol": 0, "admin": 0, "authorized": 1, "allowance": 2}
     if function not in arity:
@@ -118,14 +125,14 @@ def call(host: Host, function: str, args: list[xdr.SCVal]) -> xdr.SCVal:
         _move(host, asset, source, destination, amount)
     elif function == "mint":
         destination, amount = _address(args[0]), _amount(args[1])
-        host.require_auth(scval.from_address(host.get_instance(_ADMIN)).address)
+        host.require_auth(E.address_of(host.get_instance(_ADMIN).address))
         _change(host, asset, destination, amount)
-        host.emit([scval.to_symbol("mint"), scval.to_address(destination), name], scval.to_int128(amount))
+        host.emit([_MINT, E.address_scval(destination), name], scval.to_int128(amount))
     elif function == "burn":
         source, amount = _address(args[0]), _amount(args[1])
         host.require_auth(source)
         _change(host, asset, source, -amount)
-        host.emit([scval.to_symbol("burn"), scval.to_address(source), name], scval.to_int128(amount))
+        host.emit([_BURN, E.address_scval(source), name], scval.to_int128(amount))
     elif function == "decimals":
         return scval.to_uint32(DECIMALS)
     elif function == "name":
