@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -62,7 +63,9 @@ def up(farmers: int, poolers: int, blocks: int | None, block_seconds: float, api
     database_url = settings.database_url or cluster.url
     migrate(database_url)
     init_database(database_url)
-    devnet = LocalDevnet(state / "devnet", close_interval=block_seconds / LEDGERS_PER_BLOCK)
+    ports = _ports(state / "up.json", api_port)
+    devnet = LocalDevnet(state / "devnet", port=ports["devnet_port"],
+                         close_interval=block_seconds / LEDGERS_PER_BLOCK)
     supervisor = Supervisor(state / "log", state / "run", base_env={
         "DATABASE_URL": database_url, "KALEPOOL_NETWORK": "devnet", "KALEPOOL_RPC_URL": devnet.rpc_url,
         "KALEPOOL_STATE_DIR": str(state),
@@ -71,8 +74,8 @@ def up(farmers: int, poolers: int, blocks: int | None, block_seconds: float, api
     try:
         supervisor.add(Child("devnet", devnet.launch_args()))
         devnet.wait_healthy()
-        api_url = f"http://127.0.0.1:{api_port or free_port()}"
-        supervisor.add(Child("api", ["serve", "--host", "127.0.0.1", "--port", api_url.rsplit(":", 1)[1]]))
+        api_url = f"http://127.0.0.1:{ports['api_port']}"
+        supervisor.add(Child("api", ["serve", "--host", "127.0.0.1", "--port", str(ports["api_port"])]))
         _wait_for(f"{api_url}/api/v1/health")
         supervisor.add(Child("scheduler", ["scheduler"]))
         supervisor.add(Child("indexer", ["indexer"]))
@@ -97,6 +100,27 @@ def up(farmers: int, poolers: int, blocks: int | None, block_seconds: float, api
     if summary is not None:
         click.echo(json.dumps(summary))
         sys.exit(0 if summary["ok"] else 1)
+
+
+def _ports(path: Path, api_port: int | None) -> dict[str, int]:
+    """The devnet and API ports: those of the last run when still free, so URLs stay the same."""
+    ports = json.loads(path.read_text()) if path.exists() else {}
+    for name in ("devnet_port", "api_port"):
+        if name not in ports or not _is_free(ports[name]):
+            ports[name] = free_port()
+    if api_port is not None:
+        ports["api_port"] = api_port
+    path.write_text(json.dumps(ports))
+    return ports
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _demo(state: Path, settings, keystore, devnet, api_url: str, poolers: int, farmers: int) -> Demo:

@@ -4,9 +4,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from stellar_sdk import Keypair
+from stellar_sdk import Asset, Keypair, Payment
 
 from chain.rpc import ChainClient
+from chain.transactions import build_classic, sign_with, valid_until
 from config.networks import DEVNET
 from gpu_miner.channels import Channels, Funding, FundingError, channel_keypair
 
@@ -62,3 +63,17 @@ def test_a_channel_is_lent_to_one_transaction_at_a_time(client, devnet):
     assert channels.acquire() is None
     channels.release(0)
     assert channels.acquire() == 0 and channels.free == 0
+
+
+def test_a_channel_low_on_xlm_is_topped_up_to_its_starting_balance(client, devnet):
+    pooler = Keypair.random()
+    devnet.fund(pooler.public_key)
+    channels = Channels(client, pooler, Funding(friendbot_url=None))
+    channels.ensure(1)
+    channel = channel_keypair(pooler, 0)
+    spend = build_classic(client, channel.public_key, client.account(channel.public_key).sequence,
+                          [Payment(pooler.public_key, Asset.native(), "3.5")], 100, valid_until(client, 60))
+    assert client.wait_for(client.send(sign_with(spend, channel)).hash).status.value == "SUCCESS"
+    assert client.account(channel.public_key).balance < 2 * XLM
+    channels.ensure(1)
+    assert client.account(channel.public_key).balance == 5 * XLM
