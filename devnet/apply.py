@@ -73,7 +73,7 @@ def apply_transaction(state: State, tx: Tx, ledger: LedgerInfo, passphrase: str)
             outcomes.append(op_error(xdr.OperationResultCode.opNO_ACCOUNT))
             continue
         op_view = View(tx_view)
-        outcome = apply_operation(op_view, ledger, passphrase, op_source, op, tx.soroban)
+        outcome = apply_operation(op_view, ledger, passphrase, op_source, op, tx.soroban, tx.footprint)
         outcomes.append(outcome)
         if outcome.success:
             op_meta.append((meta.changes(op_view, seq), outcome.events))

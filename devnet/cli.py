@@ -1,6 +1,7 @@
 """`manage.py devnet`: run the local Stellar network with the KALE contracts."""
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -41,6 +42,9 @@ def devnet(host: str, port: int, state_dir: str, close_interval: float, ledger_s
         server = DevnetServer((host, port), chain, Rpc(chain, {}))
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    # The state is millions of long-lived XDR objects: keep the cyclic GC off them and run it rarely.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
     bound_port = server.server_address[1]
     server.rpc.info = devnet_info(chain, host, bound_port, close_interval)
     loop = CloseLoop(chain, close_interval) if close_interval > 0 else None

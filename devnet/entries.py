@@ -54,7 +54,9 @@ class Entry:
 
     def with_ttl(self, live_until: int) -> "Entry":
         """The same entry living until another ledger (a TTL change leaves the data untouched)."""
-        return Entry(self._data, self.last_modified, live_until, self._bytes)
+        entry = Entry(self._data, self.last_modified, live_until, self._bytes)
+        entry.derived = self.derived
+        return entry
 
 
 _CACHE = 1 << 16
@@ -76,6 +78,12 @@ def g_address(raw: bytes) -> str:
 def c_address(raw: bytes) -> str:
     """The C... strkey of a raw contract hash."""
     return StrKey.encode_contract(raw)
+
+
+@lru_cache(maxsize=_CACHE)
+def raw_key(address: str) -> bytes:
+    """The raw ed25519 key of a G... address."""
+    return StrKey.decode_ed25519_public_key(address)
 
 
 def account_address(account: xdr.AccountID) -> str:

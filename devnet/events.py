@@ -9,11 +9,14 @@ import struct
 
 from stellar_sdk import Asset, Network, StrKey, scval, xdr
 
+from devnet.entries import address_scval, c_address
+
 _I32 = struct.Struct(">i").pack
 _U32 = struct.Struct(">I").pack
 SYSTEM, CONTRACT, DIAGNOSTIC = 0, 1, 2
 KIND_NAMES = {SYSTEM: "system", CONTRACT: "contract", DIAGNOSTIC: "diagnostic"}
 STAGE_BEFORE_ALL_TXS = 0
+_FEE = scval.to_symbol("fee")
 NATIVE_SAC = StrKey.decode_contract(Asset.native().contract_id(Network.STANDALONE_NETWORK_PASSPHRASE))
 
 
@@ -49,9 +52,9 @@ class Event:
 
     @property
     def contract(self) -> str:
-        return StrKey.encode_contract(self.contract_id) if self.contract_id else ""
+        return c_address(self.contract_id) if self.contract_id else ""
 
 
 def fee_event(payer: str, amount: int) -> Event:
     """The native SAC `fee` event charged before all transactions."""
-    return Event.of(NATIVE_SAC, [scval.to_symbol("fee"), scval.to_address(payer)], scval.to_int128(amount))
+    return Event.of(NATIVE_SAC, [_FEE, address_scval(payer)], scval.to_int128(amount))

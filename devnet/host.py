@@ -8,10 +8,13 @@ a one-time nonce). Contract failures raise `HostError` carrying the SCError.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
+import struct
 from dataclasses import dataclass
-from typing import Callable
+from functools import lru_cache
+from typing import Any, Callable
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
@@ -91,7 +94,7 @@ class StorageKey:
 class DataKey:
     """A contract-data entry's key: the contract, the storage key ScVal, durability and the LedgerKey bytes."""
 
-    __slots__ = ("contract", "val", "temporary", "ledger_key", "xdr")
+    __slots__ = ("contract", "val", "temporary", "ledger_key", "xdr", "entry_prefix")
 
     def __init__(self, contract: str, val: xdr.SCVal, temporary: bool):
         self.contract = contract
@@ -99,6 +102,9 @@ class DataKey:
         self.temporary = temporary
         self.ledger_key = E.contract_data_key(E.sc_address(contract), val, temporary)
         self.xdr = self.ledger_key.to_xdr_bytes()
+        # LedgerEntryData XDR of this entry up to its value: the entry is prefix + value XDR
+        self.entry_prefix = E.contract_data(E.sc_address(contract), val, temporary,
+                                            xdr.SCVal(xdr.SCValType.SCV_VOID)).to_xdr_bytes()[:-4]
 
 
 class _AuthNode:
@@ -129,7 +135,7 @@ class _AuthNode:
 class Frame:
     """One contract call on the host's stack, with its instance storage loaded."""
 
-    __slots__ = ("contract", "address", "function", "args", "instance_key", "instance_entry",
+    __slots__ = ("contract", "address", "function", "args", "instance_key", "executable", "executable_xdr",
                  "storage", "dirty", "auth")
 
     def __init__(self, contract: str, address: xdr.SCAddress, function: str, args: list[xdr.SCVal]):
@@ -138,8 +144,10 @@ class Frame:
         self.function = function
         self.args = args
         self.instance_key = b""
-        self.instance_entry: E.Entry | None = None
-        self.storage: dict[bytes, tuple[xdr.SCVal, xdr.SCVal]] = {}
+        self.executable: xdr.ContractExecutable | None = None
+        self.executable_xdr = b""
+        # key XDR -> (key, value ScVal or None, value XDR or None, decoded value or None)
+        self.storage: dict[bytes, tuple] = {}
         self.dirty = False
         self.auth: dict[str, _AuthNode] = {}
 
@@ -199,15 +207,18 @@ class Host:
                                "entry is archived and must be restored")
         return entry
 
-    def write(self, key: bytes, key_obj, data: xdr.LedgerEntryData, ttl: int | None = None) -> None:
-        """Create or update an entry; a new contract-data entry gets the minimum TTL of its durability."""
+    def write(self, key: bytes, key_obj, data: xdr.LedgerEntryData | None, ttl: int | None = None,
+              data_xdr: bytes | None = None, derived=None) -> None:
+        """Create or update an entry (as data or its XDR); new contract data gets its durability's minimum TTL."""
         self._access(key, key_obj, True)
         old = self.view.get(key)
         live_until = old.live_until if old is not None else None
-        if live_until is None and data.type == xdr.LedgerEntryType.CONTRACT_DATA:
+        if live_until is None and key[:4] == _CONTRACT_DATA:
             ttl = ttl or (self.ledger.temp_ttl if is_temporary_key(key) else self.ledger.persistent_ttl)
             live_until = self.ledger.seq + ttl - 1
-        self.view.put(key, E.Entry(data, self.ledger.seq, live_until))
+        entry = E.Entry(data, self.ledger.seq, live_until, data_xdr)
+        entry.derived = derived
+        self.view.put(key, entry)
 
     def remove(self, key: bytes, key_obj) -> None:
         self._access(key, key_obj, True)
@@ -235,20 +246,63 @@ class Host:
         entry = self.read(self._own(key).xdr, key.ledger_key)
         return None if entry is None else entry.data.contract_data.val
 
+    def get_decoded(self, key: DataKey, decode: Callable[[xdr.SCVal], Any]) -> Any:
+        """A fresh copy of the entry's value decoded by `decode` (cached on the entry), or None."""
+        entry = self.read(self._own(key).xdr, key.ledger_key)
+        if entry is None:
+            return None
+        if entry.derived is None:
+            entry.derived = decode(entry.data.contract_data.val)
+        return copy.copy(entry.derived)
+
     def set_data(self, key: DataKey, val: xdr.SCVal) -> None:
         self.write(self._own(key).xdr, key.ledger_key,
                    E.contract_data(self.stack[-1].address, key.val, key.temporary, val))
+
+    def set_encoded(self, key: DataKey, val_xdr: bytes, decoded: Any) -> None:
+        """Store a value given as ScVal XDR, with its decoded form for the next reader."""
+        self.write(self._own(key).xdr, key.ledger_key, None, data_xdr=key.entry_prefix + val_xdr,
+                   derived=copy.copy(decoded))
 
     def remove_data(self, key: DataKey) -> None:
         self.remove(self._own(key).xdr, key.ledger_key)
 
     def get_instance(self, key: StorageKey) -> xdr.SCVal | None:
-        item = self.stack[-1].storage.get(key.xdr)
-        return None if item is None else item[1]
+        storage = self.stack[-1].storage
+        item = storage.get(key.xdr)
+        if item is None:
+            return None
+        if item[1] is None:
+            item = storage[key.xdr] = (item[0], xdr.SCVal.from_xdr_bytes(item[2]), item[2], item[3])
+        return item[1]
+
+    def get_instance_xdr(self, key: StorageKey) -> bytes | None:
+        storage = self.stack[-1].storage
+        item = storage.get(key.xdr)
+        if item is None:
+            return None
+        if item[2] is None:
+            item = storage[key.xdr] = (item[0], item[1], item[1].to_xdr_bytes(), item[3])
+        return item[2]
+
+    def get_instance_decoded(self, key: StorageKey, decode: Callable[[xdr.SCVal], Any]) -> Any:
+        """A fresh copy of an instance value decoded by `decode` (cached), or None."""
+        storage = self.stack[-1].storage
+        if key.xdr not in storage:
+            return None
+        item = storage[key.xdr]
+        if item[3] is None:
+            item = storage[key.xdr] = (item[0], item[1], item[2], decode(self.get_instance(key)))
+        return copy.copy(item[3])
 
     def set_instance(self, key: StorageKey, val: xdr.SCVal) -> None:
         frame = self.stack[-1]
-        frame.storage[key.xdr] = (key.val, val)
+        frame.storage[key.xdr] = (key.val, val, None, None)
+        frame.dirty = True
+
+    def set_instance_encoded(self, key: StorageKey, val_xdr: bytes, decoded: Any) -> None:
+        frame = self.stack[-1]
+        frame.storage[key.xdr] = (key.val, None, val_xdr, copy.copy(decoded))
         frame.dirty = True
 
     def extend_instance_ttl(self, threshold: int, extend_to: int) -> None:
@@ -268,16 +322,17 @@ class Host:
         if entry is None:
             raise HostError.of(xdr.SCErrorType.SCE_STORAGE, xdr.SCErrorCode.SCEC_MISSING_VALUE,
                                f"contract {contract} does not exist")
-        frame.instance_entry = entry
-        instance = entry.data.contract_data.val.instance
         if entry.derived is None:
-            entry.derived = {item.key.to_xdr_bytes(): (item.key, item.val)
-                             for item in (instance.storage.sc_map if instance.storage else [])}
-        frame.storage = dict(entry.derived)
-        if instance.executable.type == xdr.ContractExecutableType.CONTRACT_EXECUTABLE_STELLAR_ASSET:
+            instance = entry.data.contract_data.val.instance
+            entry.derived = (instance.executable, instance.executable.to_xdr_bytes(),
+                             {item.key.to_xdr_bytes(): (item.key, item.val, None, None)
+                              for item in (instance.storage.sc_map if instance.storage else [])})
+        frame.executable, frame.executable_xdr, storage = entry.derived
+        frame.storage = dict(storage)
+        if frame.executable.type == xdr.ContractExecutableType.CONTRACT_EXECUTABLE_STELLAR_ASSET:
             implementation = self.asset_contract
         else:
-            code_hash = instance.executable.wasm_hash.hash
+            code_hash = frame.executable.wasm_hash.hash
             code_key_bytes, code_key = E.contract_code_key_of(code_hash)
             if self.read(code_key_bytes, code_key) is None or code_hash not in self.wasm:
                 raise HostError.of(xdr.SCErrorType.SCE_STORAGE, xdr.SCErrorCode.SCEC_MISSING_VALUE,
@@ -287,25 +342,27 @@ class Host:
         try:
             result = implementation(self, function, args)
             if frame.dirty:
-                self._write_instance(frame, instance)
+                self._write_instance(frame)
         finally:
             self.stack.pop()
         return result
 
-    def _write_instance(self, frame: Frame, instance: xdr.SCContractInstance) -> None:
-        storage = sorted_map(frame.storage.values())
-        val = xdr.SCVal(xdr.SCValType.SCV_CONTRACT_INSTANCE,
-                        instance=xdr.SCContractInstance(instance.executable, storage))
+    def _write_instance(self, frame: Frame) -> None:
+        """Write the instance entry as XDR assembled from each item's cached bytes (decoded lazily if read)."""
+        items = sorted(((kb, key, val, vb if vb is not None else val.to_xdr_bytes(), decoded)
+                        for kb, (key, val, vb, decoded) in frame.storage.items()), key=lambda item: _order(item[1]))
+        data_bytes = (_instance_prefix(frame.contract, frame.executable_xdr) + _PRESENT
+                      + _U32(len(items)) + b"".join(item[0] + item[3] for item in items))
         current = self.view.get(frame.instance_key)
         self._access(frame.instance_key, None, True)
-        entry = E.Entry(E.contract_data(frame.address, E.INSTANCE_KEY, False, val), self.ledger.seq,
-                        current.live_until if current else None)
-        entry.derived = frame.storage
+        entry = E.Entry(None, self.ledger.seq, current.live_until if current else None, data_bytes)
+        entry.derived = (frame.executable, frame.executable_xdr,
+                         {kb: (key, val, vb, decoded) for kb, key, val, vb, decoded in items})
         self.view.put(frame.instance_key, entry)
 
     def emit(self, topics: list[xdr.SCVal], data: xdr.SCVal) -> None:
         """Publish a contract event from the running contract."""
-        self.events.append(Event.of(StrKey.decode_contract(self.stack[-1].contract), topics, data))
+        self.events.append(Event.of(self.stack[-1].address.contract_id.contract_id.hash, topics, data))
 
     # -- auth -------------------------------------------------------------------------------------
     def require_auth(self, address: str) -> None:
@@ -402,6 +459,19 @@ def _order(value: xdr.SCVal) -> tuple:
                 xdr.SCValType.SCV_I128, xdr.SCValType.SCV_U128):
         return (kind.value, scval.to_native(value))
     return (kind.value, value.to_xdr_bytes())
+
+
+_U32 = struct.Struct(">I").pack
+_PRESENT = _U32(1)
+_CONTRACT_DATA = _U32(6)
+
+
+@lru_cache(maxsize=1024)
+def _instance_prefix(contract: str, executable: bytes) -> bytes:
+    """An instance entry's XDR up to its storage map (which is appended item by item)."""
+    val = xdr.SCVal(xdr.SCValType.SCV_CONTRACT_INSTANCE, instance=xdr.SCContractInstance(
+        xdr.ContractExecutable.from_xdr_bytes(executable), None))
+    return E.contract_data(E.sc_address(contract), E.INSTANCE_KEY, False, val).to_xdr_bytes()[:-4]
 
 
 def sorted_map(items) -> xdr.SCMap:

@@ -20,8 +20,8 @@ from stellar_sdk import Account, Keypair, Network, TransactionBuilder, xdr
 from devnet import entries as E
 from devnet import genesis, meta, validation
 from devnet.apply import Applied, apply_transaction
-from devnet.fees import BASE_FEE
 from devnet.events import KIND_NAMES, Event
+from devnet.fees import BASE_FEE
 from devnet.history import EventRow, History, LedgerRow, TxRow, toid
 from devnet.host import LedgerInfo
 from devnet.simulate import simulate

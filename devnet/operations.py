@@ -15,8 +15,8 @@ from stellar_sdk import Asset, StrKey, scval, xdr
 from devnet import entries as E
 from devnet.assets import AssetError, Ledgered, adjust, asset_string
 from devnet.contracts import farm, sac
-from devnet.genesis import FARM_WASM_HASH
 from devnet.events import Event
+from devnet.genesis import FARM_WASM_HASH
 from devnet.host import Host, HostError, LedgerInfo, error_event
 from devnet.meta import invoke_success_hash
 from devnet.state import View, is_archived, is_temporary_key
@@ -203,18 +203,13 @@ def apply_account_merge(view: View, seq: int, passphrase: str, source: str,
     return done(codes.ACCOUNT_MERGE_SUCCESS, amount)
 
 
-def footprint_sets(data: xdr.SorobanTransactionData) -> tuple[set[bytes], set[bytes]]:
-    footprint = data.resources.footprint
-    return ({k.to_xdr_bytes() for k in footprint.read_only}, {k.to_xdr_bytes() for k in footprint.read_write})
-
-
 def apply_invoke(view: View, ledger: LedgerInfo, source: str, op: xdr.InvokeHostFunctionOp,
-                 data: xdr.SorobanTransactionData) -> OpOutcome:
+                 footprint: tuple[set[bytes], set[bytes]]) -> OpOutcome:
     codes = xdr.InvokeHostFunctionResultCode
     if op.host_function.type != xdr.HostFunctionType.HOST_FUNCTION_TYPE_INVOKE_CONTRACT:
         return op_error(xdr.OperationResultCode.opNOT_SUPPORTED)
     host = Host(view, ledger, source, wasm=WASM, asset_contract=sac.call,
-                footprint=footprint_sets(data), auth=list(op.auth))
+                footprint=footprint, auth=list(op.auth))
     try:
         value = host.invoke(op.host_function.invoke_contract)
     except HostError as exc:
@@ -268,7 +263,8 @@ def apply_restore(view: View, ledger: LedgerInfo, data: xdr.SorobanTransactionDa
 
 
 def apply_operation(view: View, ledger: LedgerInfo, passphrase: str, source: str, op: xdr.Operation,
-                    data: xdr.SorobanTransactionData | None) -> OpOutcome:
+                    data: xdr.SorobanTransactionData | None,
+                    footprint: tuple[set[bytes], set[bytes]]) -> OpOutcome:
     """Apply one operation whose source account exists; `view` is dropped by the caller on failure."""
     body = op.body
     kind = body.type
@@ -282,7 +278,7 @@ def apply_operation(view: View, ledger: LedgerInfo, passphrase: str, source: str
     if kind == OpType.ACCOUNT_MERGE:
         return apply_account_merge(view, seq, passphrase, source, body.destination)
     if kind == OpType.INVOKE_HOST_FUNCTION:
-        return apply_invoke(view, ledger, source, body.invoke_host_function_op, data)
+        return apply_invoke(view, ledger, source, body.invoke_host_function_op, footprint)
     if kind == OpType.EXTEND_FOOTPRINT_TTL:
         return apply_extend_ttl(view, ledger, body.extend_footprint_ttl_op, data)
     if kind == OpType.RESTORE_FOOTPRINT:

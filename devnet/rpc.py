@@ -8,7 +8,6 @@ normal result with `error`.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import logging
 import re
@@ -81,6 +80,12 @@ def _object(value: Any, name: str) -> dict:
     if not isinstance(value, dict):
         raise _invalid(f"{name} must be an object")
     return value
+
+
+def _decimal(cursor: str) -> int:
+    if not cursor.isdigit():
+        raise _invalid("invalid cursor")
+    return int(cursor)
 
 
 def _pagination(params: dict, default: int, maximum: int) -> tuple[str | None, int]:
@@ -172,7 +177,7 @@ class Rpc:
         """The JSON response to a request body (a batch gives a list)."""
         try:
             request = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):
             return self._error(None, RpcError(PARSE_ERROR, "parse error: body is not JSON"))
         if isinstance(request, list):
             if not request:
@@ -255,9 +260,7 @@ class Rpc:
         with self.chain.lock:
             start = self._start(params, cursor)
             if cursor is not None:
-                if not cursor.isdigit():
-                    raise _invalid("invalid cursor")
-                start = int(cursor) + 1
+                start = _decimal(cursor) + 1
             rows = self.chain.history.ledgers(start, limit)
             previous = self.chain.history.ledger(start - 1)
             ledgers = []
@@ -346,9 +349,7 @@ class Rpc:
         with self.chain.lock:
             start = self._start(params, cursor)
             if cursor is not None:
-                if not cursor.isdigit():
-                    raise _invalid("invalid cursor")
-                after = int(cursor)
+                after = _decimal(cursor)
             else:
                 after = toid(start) - 1
             rows = self.chain.history.transactions(max(after, toid(self.chain.oldest_seq) - 1), limit)

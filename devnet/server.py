@@ -32,6 +32,7 @@ class DevnetServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    timeout = 120  # a client that stops sending mid-request frees its thread
     server: DevnetServer
 
     def setup(self) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
-from stellar_sdk import StrKey, xdr
+from stellar_sdk import xdr
 
 from devnet import entries as E
 from devnet import fees
@@ -60,6 +60,7 @@ class Tx:
     fee: int
     soroban: xdr.SorobanTransactionData | None
     charge: int = 0
+    footprint: tuple[set[bytes], set[bytes]] = (set(), set())  # read-only, read-write key XDR
 
     @property
     def operations(self) -> list[xdr.Operation]:
@@ -93,9 +94,9 @@ def decode(envelope_b64: str, network_id: bytes) -> Tx:
         raw = base64.b64decode(envelope_b64, validate=True)
         envelope = xdr.TransactionEnvelope.from_xdr_bytes(raw)
     except (binascii.Error, ValueError, TypeError, EOFError, IndexError, AttributeError) as exc:
-        raise Malformed(f"invalid transaction envelope: {exc}") from None
+        raise Malformed(f"invalid_xdr: {exc}") from None
     except Exception as exc:  # the XDR unpacker raises assorted errors on garbage
-        raise Malformed(f"invalid transaction envelope: {type(exc).__name__}") from None
+        raise Malformed(f"invalid_xdr: {type(exc).__name__}") from None
     kind = envelope.type
     fee_bump = None
     if kind == xdr.EnvelopeType.ENVELOPE_TYPE_TX:
@@ -112,7 +113,7 @@ def decode(envelope_b64: str, network_id: bytes) -> Tx:
                               raw[4:len(raw) - _signatures_length(envelope.fee_bump.signatures)])
         tx_hash = _tx_hash(network_id, _TX, v1.tx.to_xdr_bytes())
     else:
-        raise Malformed("invalid transaction envelope: unknown envelope type")
+        raise Malformed("invalid_xdr: unknown envelope type")
     tx = v1.tx
     source = E.muxed_address(tx.source_account)
     return Tx(raw=raw, envelope=envelope, hash=outer_hash, tx=tx, inner_hash=tx_hash,
@@ -125,7 +126,7 @@ def decode(envelope_b64: str, network_id: bytes) -> Tx:
 
 def _check_signatures(payload: bytes, signatures: list[xdr.DecoratedSignature], signers: set[str],
                       inner: bool) -> None:
-    needed = {StrKey.decode_ed25519_public_key(s): False for s in signers}
+    needed = {E.raw_key(s): False for s in signers}
     used = [False] * len(signatures)
     for i, sig in enumerate(signatures):
         hint = sig.hint.signature_hint
@@ -173,8 +174,10 @@ def check_static(tx: Tx) -> None:
     if tx.soroban is not None:
         declared = tx.soroban.resource_fee.int64
         footprint = tx.soroban.resources.footprint
-        keys = [k.to_xdr_bytes() for k in footprint.read_only + footprint.read_write]
-        if (declared < 0 or len(set(keys)) != len(keys)
+        read_only = [k.to_xdr_bytes() for k in footprint.read_only]
+        read_write = [k.to_xdr_bytes() for k in footprint.read_write]
+        tx.footprint = (set(read_only), set(read_write))
+        if (declared < 0 or len(tx.footprint[0] | tx.footprint[1]) != len(read_only) + len(read_write)
                 or any(k.type not in LEDGER_KEY_TYPES for k in footprint.read_only + footprint.read_write)):
             raise Rejected(Code.txSOROBAN_INVALID, inner)
         required = fees.resource_fee(tx.soroban.resources)

@@ -53,16 +53,18 @@ from chain.storage import FarmState
 from chain.transactions import (Failure, SimulationFailed, build_invocation, classify_failed, classify_send,
                                 return_value, sign_with)
 from gpu_miner import policy
-from gpu_miner.agent_state import (EXPIRED, FAILED, SUCCESS, Attempt, BlockWork, FarmerWork, Found, StateFile,
-                                   StateFileError, dumps)
+from gpu_miner.agent_state import EXPIRED, FAILED, SUCCESS, Attempt, BlockWork, FarmerWork, Found, StateFile, dumps
 from gpu_miner.channels import Channels, FundingError
 from gpu_miner.pool_client import PlantAnswer, PoolClient, PoolRefused, PoolUnavailable
 from gpu_miner.search import Job, Searcher
 
 TRANSIENT = (RpcUnavailable, BaseRequestError, requests.RequestException)
-MAX_FAILURES = 4  # failed work transactions for one farmer in one block before giving it up
+MAX_FAILURES = 4  # failed works for one farmer in one block before giving it up (retryable ones aside)
+RETRYABLE = ("retry", "bad_seq", "fee_too_low", "out_of_xlm", "expired")
+MAX_FEE_FACTOR = 100  # inclusion fee raised up to this many times the base fee when the network asks more
 RESEND_AFTER_LEDGERS = 2  # a sent transaction not on chain after this many ledgers is sent again
-DUE_WAIT_LEDGERS = 10  # past T + 300, how long to let this block's works land before planting the next
+PLANT_RETRY_LEDGERS = 3  # ledgers between plant requests that did not open or fully plant a block
+DUE_WAIT_SECONDS = 30.0  # past T + 300, how long to let this block's works land before planting the next
 
 
 class Events(Protocol):
@@ -85,7 +87,7 @@ class AgentConfig:
     base_fee: int = 100
     tx_timeout: int = 60
     max_channels: int = 100
-    status_seconds: float = 2.0
+    status_seconds: float = 1.0
     keep_blocks: int = 3
     max_blocks: int | None = None  # stop after this many blocks are done (benchmarks, tests)
 
@@ -104,7 +106,7 @@ class BlockRun:
     idle: float = 0.0
     hashes: int = 0
     mining_done: bool = False
-    due_ledger: int | None = None
+    due_at: float | None = None
     closed_at: float | None = None
     reporting: bool = False
     done: bool = False
@@ -157,6 +159,9 @@ class Agent:
         self._in_flight: set[tuple[int, str]] = set()  # (block, farmer) being sent or resolved
         self._envelopes: dict[str, tuple[str, int]] = {}  # tx hash -> (signed XDR, ledger when sent)
         self._decided: dict[str, int] = {}  # tx hash -> latest ledger when sending it was decided
+        self._failures: dict[tuple[int, str], int] = {}  # (block, farmer) -> failed tries
+        self._not_before: dict[tuple[int, str], int] = {}  # (block, farmer) -> first ledger to try again
+        self._fee = config.base_fee
         self._status_at = 0.0
         self._spawn: Callable[..., Future] = _background
 
@@ -180,7 +185,7 @@ class Agent:
                     self.events.emit("error", where="rpc", message=str(exc)[:300], retry_in=delay)
                     self.stopping.wait(delay)
                     continue
-                except (AgentStopped, StateFileError):
+                except AgentStopped:
                     raise
                 except Exception as exc:  # e.g. a garbled RPC answer: say it, back off, never crash-loop
                     delay = self._rpc_backoff.next_delay()
@@ -293,12 +298,14 @@ class Agent:
         elif not run.answered:
             expected = block.index
         elif latest.close_time >= block.timestamp + BLOCK_INTERVAL:
-            if run.due_ledger is None:
-                run.due_ledger = latest.sequence
-            if self._unfinished_sends(block) and latest.sequence < run.due_ledger + DUE_WAIT_LEDGERS:
+            if run.due_at is None:
+                run.due_at = time.monotonic()
+            if self._unfinished_sends(block) and time.monotonic() < run.due_at + DUE_WAIT_SECONDS:
+                return
+            if latest.sequence < run.answer_ledger + PLANT_RETRY_LEDGERS:  # e.g. the farm is paused
                 return
             expected = block.index + 1
-        elif (run.failed and run.plant_tries < 3 and latest.sequence >= run.answer_ledger + 3
+        elif (run.failed and run.plant_tries < 3 and latest.sequence >= run.answer_ledger + PLANT_RETRY_LEDGERS
               and self._limit(block).ledgers_left > self.config.margin_ledgers + 5):
             expected = block.index
         else:
@@ -408,7 +415,9 @@ class Agent:
             farmers = policy.pick_jobs(self._job_farmers(block, run))
             if not farmers:
                 return None
-            count = policy.nonces_per_job(self.rate, len(farmers), self.config.chunk_seconds)
+            # per call the host spends ~0.05 ms per farmer (jobs, verifying): longer calls for many farmers
+            seconds = min(max(self.config.chunk_seconds, 0.002 * len(farmers)), 5.0)
+            count = policy.nonces_per_job(self.rate, len(farmers), seconds)
             start = block.next_nonce
             block.next_nonce += count
             return block, run, farmers, start, count
@@ -416,13 +425,20 @@ class Agent:
     def _mine_loop(self) -> None:
         """Keep the device hashing for the current block's farmers; count the gaps as idle time."""
         last_end, last_block = 0.0, None
+        known: dict[str, Job] = {}  # this block's jobs, made once per farmer
+        known_for: tuple[int, str] | None = None
         while not self.stopping.is_set():
             picked = self._next_search()
             if picked is None:
                 self.stopping.wait(0.005)
                 continue
             block, run, farmers, start, count = picked
-            jobs = [Job(block.index, block.entropy_bytes, address) for address in farmers]
+            if known_for != (block.index, block.entropy):
+                known, known_for = {}, (block.index, block.entropy)
+            for address in farmers:
+                if address not in known:
+                    known[address] = Job(block.index, block.entropy_bytes, address)
+            jobs = [known[address] for address in farmers]
             began = time.monotonic()
             since = max(run.jobs_since or began, last_end if last_block == block.index else 0.0)
             try:
@@ -443,11 +459,11 @@ class Agent:
                     farmer = block.farmers.get(address)
                     if farmer is not None and (farmer.best is None or result.zeros > farmer.best.zeros):
                         farmer.best = Found(result.nonce, result.hash.hex(), result.zeros)
-                        improved.append(farmer)
+                        improved.append((address, farmer.best))
                         self._dirty = True
-            for farmer in improved:
-                self.events.emit("improved", block=block.index, farmer=farmer.address, zeros=farmer.best.zeros,
-                                 nonce=farmer.best.nonce, hash=farmer.best.hash)
+            for address, best in improved:
+                self.events.emit("improved", block=block.index, farmer=address, zeros=best.zeros, nonce=best.nonce,
+                                 hash=best.hash)
             last_end, last_block = ended, block.index
 
     def _update_mining(self) -> None:
@@ -501,7 +517,8 @@ class Agent:
                 key = (block.index, farmer.address)
                 if (farmer.plant_ledger is None or farmer.closed is not None or farmer.best is None
                         or key in self._in_flight or farmer.pending is not None
-                        or latest.sequence <= farmer.plant_ledger):
+                        or latest.sequence <= farmer.plant_ledger
+                        or latest.sequence < self._not_before.get(key, 0)):
                     continue
                 sent = farmer.sent_zeros
                 if sent is None:
@@ -548,7 +565,7 @@ class Agent:
                                             self.config.tx_timeout)
             operation = calls.work(self.contract, farmer.address, bytes.fromhex(found.hash), found.nonce)
             envelope = build_invocation(self.client, keypair.public_key, account.sequence, operation,
-                                        self.config.base_fee, max_time)
+                                        self._fee, max_time)
             signed = sign_with(envelope, keypair)
             attempt = Attempt(tx_hash=envelope.hash_hex(), nonce=found.nonce, hash=found.hash, zeros=found.zeros,
                               channel=channel, max_time=max_time)
@@ -572,6 +589,8 @@ class Agent:
             self.events.emit("error", where="submit", message=f"block {block.index} farmer {farmer.address}: "
                                                               f"{exc.failure.name} {exc.failure.detail}"[:300])
         except (FundingError, *TRANSIENT) as exc:
+            with self.lock:
+                self._not_before[(block.index, farmer.address)] = self.latest.sequence + 1
             self.events.emit("error", where="submit", message=f"block {block.index} farmer {farmer.address}: "
                                                               f"{exc}"[:300])
         finally:
@@ -639,22 +658,26 @@ class Agent:
                          status=status, ledger=ledger, gap=gap, zeros=attempt.zeros, reason=attempt.reason)
 
     def _after_failure(self, block: BlockWork, farmer: FarmerWork, failure: Failure) -> None:
-        """Decide whether a farmer's work can still be sent after a failure."""
-        code = failure.contract_code
-        if code == KaleError.ZeroCountTooLow:  # the pail holds at least as many zeros: learn how many
-            pail = self.client.pails([(farmer.address, block.index)]).get((farmer.address, block.index))
-            with self.lock:
-                farmer.chain_zeros = max(farmer.chain_zeros or 0, pail.value.zeros or 0) if pail else None
-            return
-        if failure.kind == "out_of_xlm":
-            self._topup = True
+        """Decide whether and when a farmer's work can be sent again after a failure."""
+        key, code = (block.index, farmer.address), failure.contract_code
         with self.lock:
-            failures = sum(1 for a in farmer.attempts if a.status == FAILED)
+            self._failures[key] = self._failures.get(key, 0) + 1
+            self._not_before[key] = self.latest.sequence + 1  # at most one try per ledger
+            if failure.kind == "fee_too_low":
+                self._fee = min(self._fee * 2, self.config.base_fee * MAX_FEE_FACTOR)
+            if failure.kind == "out_of_xlm":
+                self._topup = True
             if code in (KaleError.PailMissing, KaleError.BlockMissing):
                 farmer.closed = failure.name
-            elif failures >= MAX_FAILURES:
-                farmer.closed = f"{failures} failed works, last {failure.name}"
+            elif (code != KaleError.GapCountTooLow and failure.kind not in RETRYABLE
+                  and self._failures[key] >= MAX_FAILURES):
+                farmer.closed = f"{self._failures[key]} failed works, last {failure.name}"
             self._dirty = True
+        if code == KaleError.ZeroCountTooLow:  # the pail holds at least as many zeros: learn how many
+            pail = self.client.pails([(farmer.address, block.index)]).get((farmer.address, block.index))
+            if pail is not None and pail.value.zeros is not None:
+                with self.lock:
+                    farmer.chain_zeros = max(farmer.chain_zeros or 0, pail.value.zeros)
 
     # -- reporting -------------------------------------------------------------------------------
     def _report_and_finish(self) -> None:
@@ -714,6 +737,9 @@ class Agent:
                 if self.runs.get(index) is None or self.runs[index].done:
                     del self.blocks[index]
                     self.runs.pop(index, None)
+            for tries in (self._failures, self._not_before):
+                for key in [k for k in tries if k[0] not in self.blocks]:
+                    del tries[key]
             self._dirty = True
 
     # -- saving and showing ----------------------------------------------------------------------

@@ -10,6 +10,9 @@ import threading
 import time
 from typing import Any, TextIO
 
+MAX_ROWS = 20  # farmers listed in the terminal view; the rest are counted
+QUIET = ("improved",)  # events the terminal view shows in its status block rather than as lines
+
 
 def short(address: str) -> str:
     """G-address shortened for a terminal line: GABC…WXYZ."""
@@ -43,7 +46,10 @@ class JsonLines:
 
 
 class Terminal:
-    """Event lines scrolling above a status block that is redrawn in place (plain lines without a tty)."""
+    """Event lines scrolling above a status block that is redrawn in place (plain lines without a tty).
+
+    Improvements are not logged as lines: the status block shows each farmer's best zeros.
+    """
 
     def __init__(self, out: TextIO | None = None) -> None:
         self.out = out or sys.stdout
@@ -54,6 +60,8 @@ class Terminal:
         self._lock = threading.Lock()
 
     def emit(self, event: str, **fields: Any) -> None:
+        if event in QUIET:
+            return
         line = f"{time.strftime('%H:%M:%S')} {event:<12} {describe(event, fields)}"
         with self._lock:
             self._erase()
@@ -93,11 +101,14 @@ def status_lines(s: dict[str, Any]) -> list[str]:
     head = (f"block {s['block']}  ledger {s.get('ledger')}  ledgers left {s.get('ledgers_left')}"
             f" (target {s.get('target')})  farmers {len(s.get('farmers', {}))}"
             f"  {rate_text(s.get('hash_rate'))}  idle {100 * (s.get('idle') or 0):.1f}%")
+    farmers = sorted(s.get("farmers", {}).items())
     rows = []
-    for address, farmer in sorted(s.get("farmers", {}).items()):
-        sent = farmer.get("sent")
-        rows.append(f"  {short(address)}  zeros {farmer.get('best') if farmer.get('best') is not None else '-':>2}"
+    for address, farmer in farmers[:MAX_ROWS]:
+        best, sent = farmer.get("best"), farmer.get("sent")
+        rows.append(f"  {short(address)}  zeros {best if best is not None else '-':>2}"
                     f"  sent {sent if sent is not None else '-':>2}  {farmer.get('state', '')}")
+    if len(farmers) > MAX_ROWS:
+        rows.append(f"  … and {len(farmers) - MAX_ROWS} more farmers")
     return [head, *rows]
 
 

@@ -7,7 +7,7 @@ from stellar_sdk import Keypair
 
 from db.models import Auditor, Pooler
 from web.cli import auditor
-from web.pooler_cli import pooler
+from web.pooler_cli import create
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def run(db, postgres, tmp_path, monkeypatch):
 
 def test_pooler_create_prints_one_json_line_and_stores_only_the_hash(run, client):
     address = Keypair.random().public_key
-    result = run(pooler, "create", "--name", "gpu-farm", "--payout-address", address, "--share-bps", "4000",
+    result = run(create, "--name", "gpu-farm", "--payout-address", address, "--share-bps", "4000",
                  "--capacity", "7", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output.strip())
@@ -35,7 +35,7 @@ def test_pooler_create_prints_one_json_line_and_stores_only_the_hash(run, client
 
 
 def test_pooler_create_uses_the_configured_terms_by_default(run):
-    result = run(pooler, "create", "--name", "plain", "--payout-address", Keypair.random().public_key)
+    result = run(create, "--name", "plain", "--payout-address", Keypair.random().public_key)
     assert result.exit_code == 0 and "API key (shown once" in result.output
     row = Pooler.get(Pooler.name == "plain")
     assert (row.share_bps, row.capacity) == (5000, 1000)
@@ -52,22 +52,17 @@ def test_pooler_create_refuses_bad_options_and_creates_nothing(run, args, messag
     options = {"--name": "x", "--payout-address": Keypair.random().public_key}
     for flag, value in zip(args[::2], args[1::2]):
         options[flag] = value
-    result = run(pooler, "create", *[item for pair in options.items() for item in pair])
+    result = run(create, *[item for pair in options.items() for item in pair])
     assert result.exit_code == 2 and message in result.output
     assert Pooler.select().count() == 0
 
 
 def test_pooler_create_refuses_a_duplicate_name(run):
     address = Keypair.random().public_key
-    run(pooler, "create", "--name", "twin", "--payout-address", address)
-    result = run(pooler, "create", "--name", "twin", "--payout-address", address)
+    run(create, "--name", "twin", "--payout-address", address)
+    result = run(create, "--name", "twin", "--payout-address", address)
     assert result.exit_code == 1 and "already exists" in result.output
     assert Pooler.select().count() == 1
-
-
-def test_pooler_without_a_subcommand_prints_help(run):
-    result = run(pooler)
-    assert result.exit_code == 0 and "create" in result.output
 
 
 def test_auditor_create_prints_one_json_line_whose_token_reads(run, client, farmer):

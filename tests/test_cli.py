@@ -21,3 +21,14 @@ def test_an_unknown_command_exits_non_zero():
     result = manage("no-such-command")
     assert result.returncode == 2
     assert "No such command" in result.stderr
+
+
+def test_pooler_without_agent_options_or_a_subcommand_says_what_is_missing():
+    result = manage("pooler")
+    assert result.returncode == 2
+    assert "--pool" in result.stderr and "create" in result.stderr
+
+
+def test_pooler_create_is_reachable_under_the_agents_group():
+    result = manage("pooler", "create", "--help")
+    assert result.returncode == 0 and "--payout-address" in result.stdout

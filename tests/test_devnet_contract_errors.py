@@ -13,7 +13,7 @@ from stellar_sdk.soroban_rpc import GetTransactionStatus, SendTransactionStatus
 
 from chain import calls, storage
 from chain.kale import kale_hash
-from tests.fixtures.devnet import new_funded_farmer, prepare_and_send, send_and_wait
+from tests.fixtures.devnet import Devnet, new_funded_farmer, prepare_and_send, send_and_wait
 
 HOMESTEADER = Keypair.from_raw_ed25519_seed(hashlib.sha256(b"kalepool devnet homesteader").digest())
 KALE = 10_000_000
@@ -21,7 +21,6 @@ KALE = 10_000_000
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
-    from tests.fixtures.devnet import Devnet
     devnet = Devnet(tmp_path_factory.mktemp("errors"), close_interval=0)
     yield devnet
     devnet.stop()

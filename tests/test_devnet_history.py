@@ -144,3 +144,13 @@ def test_history_older_than_retention_is_forgotten(devnet_factory):
     assert health.oldest_ledger == health.latest_ledger - 9
     with pytest.raises(SorobanRpcErrorResponse):
         server.get_transactions(start_ledger=1)
+
+
+def test_meta_and_instance_xdr_are_canonical_encodings(chain):
+    node, _, plants = chain
+    meta = xdr.TransactionMeta.from_xdr(plants[-1].result_meta_xdr)
+    assert meta.to_xdr() == plants[-1].result_meta_xdr
+    result = xdr.TransactionResult.from_xdr(plants[-1].result_xdr)
+    assert result.to_xdr() == plants[-1].result_xdr
+    instance = node.server().get_ledger_entries([storage.instance_ledger_key(node.info["farm_contract"])]).entries[0]
+    assert xdr.LedgerEntryData.from_xdr(instance.xdr).to_xdr() == instance.xdr

@@ -29,3 +29,16 @@ def test_restart_keeps_accounts_contract_data_ledgers_and_transactions(devnet_fa
     pail = storage.pail_from_scval(xdr.LedgerEntryData.from_xdr(pail_after.xdr).contract_data.val)
     assert pail.stake == 10**8 and pail.sequence == planted.ledger
     assert node.close_ledgers(2) == latest + 2
+
+
+def test_a_killed_devnet_restarts_at_its_last_closed_ledger(devnet_factory):
+    node = devnet_factory(close_interval=0)
+    farmer = new_funded_farmer(node, kale=5 * 10_000_000)
+    latest = node.close_ledgers(3)
+    node.process.kill()
+    node.process.wait()
+    node.process = None
+    node.start()
+    assert node.latest_ledger() == latest
+    assert node.server().load_account(farmer.public_key).sequence > 0
+    assert node.close_ledgers(1) == latest + 1

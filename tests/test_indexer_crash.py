@@ -25,8 +25,9 @@ KILLS = 6
 def add_payments(history) -> None:
     """Small KALE transfers from two accounts in each of many ledgers, after the farming history."""
     kale = Asset(history.network.kale_asset_code, history.network.kale_asset_issuer)
-    envelopes = [[_envelope(history.devnet, history.accounts[name], [Payment(history.address("payee"), kale, "0.0000001")],
-                            offset, prepare=False) for offset in range(PAYMENT_LEDGERS)] for name in ("a", "whale")]
+    envelopes = [[_envelope(history.devnet, history.accounts[sender], [Payment(history.address(receiver), kale,
+                                                                                 "0.0000001")], offset, prepare=False)
+                  for offset in range(PAYMENT_LEDGERS)] for sender, receiver in (("a", "payee"), ("payee", "a"))]
     for pair in zip(*envelopes):
         send_in_one_ledger(history.devnet, list(pair))
 

@@ -9,8 +9,9 @@ from stellar_sdk import Keypair
 from chain.kale import count_zeros, kale_hash
 from chain.rpc import Ledger
 from chain.storage import FarmState
+from chain.transactions import Failure
 from config.networks import DEVNET
-from gpu_miner.agent import Agent, AgentConfig, BlockRun
+from gpu_miner.agent import MAX_FAILURES, Agent, AgentConfig, BlockRun
 from gpu_miner.agent_state import SUCCESS, Attempt, BlockWork, FarmerWork, Found, StateFile
 
 T = 1_000_000
@@ -142,3 +143,41 @@ def test_a_farmer_is_never_sent_in_its_plant_ledger(agent):
     at_ledger(agent, 160, T + 310)
     agent._submit_due()
     assert sends(agent) == []
+
+
+def planted_block(agent: Agent) -> tuple[BlockWork, FarmerWork]:
+    address = Keypair.random().public_key
+    farmer = FarmerWork(address, plant_ledger=41, best=found(address, 1))
+    agent.blocks = {INDEX: a_block(farmer)}
+    agent.current, agent.runs = INDEX, {INDEX: BlockRun(seen_at=0.0, answered=True)}
+    at_ledger(agent, 157, T + 285)
+    return agent.blocks[INDEX], farmer
+
+
+def test_a_missing_pail_closes_the_farmer_for_the_block(agent):
+    block, farmer = planted_block(agent)
+    agent._after_failure(block, farmer, Failure("contract", "simulation", contract_code=9))
+    assert farmer.closed == "#9 PailMissing"
+    agent._submit_due()
+    assert sends(agent) == []
+
+
+def test_a_failed_work_is_tried_again_next_ledger_and_given_up_after_a_few(agent):
+    block, farmer = planted_block(agent)
+    refused = Failure("rejected", "txMALFORMED")
+    agent._after_failure(block, farmer, refused)
+    agent._submit_due()
+    assert sends(agent) == []  # not in the same ledger
+    at_ledger(agent, 158, T + 290)
+    agent._submit_due()
+    assert sends(agent) == [(farmer.address, 1)]
+    for _ in range(MAX_FAILURES - 1):
+        agent._after_failure(block, farmer, refused)
+    assert farmer.closed == f"{MAX_FAILURES} failed works, last txMALFORMED"
+
+
+def test_a_fee_refusal_doubles_the_inclusion_fee_and_never_gives_up(agent):
+    block, farmer = planted_block(agent)
+    for _ in range(MAX_FAILURES + 1):
+        agent._after_failure(block, farmer, Failure("fee_too_low", "txINSUFFICIENT_FEE"))
+    assert farmer.closed is None and agent._fee == 100 * 2 ** (MAX_FAILURES + 1)

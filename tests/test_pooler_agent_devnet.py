@@ -107,6 +107,7 @@ def opened_ledger(harness: Any, index: int) -> int:
 def test_every_planted_farmer_is_worked_in_every_block_with_a_gap_near_the_safe_maximum(pool_harness, tmp_path):
     pooler = pool_harness.new_pooler()
     farmers = {pool_harness.new_farmer(pooler).address for _ in range(3)}
+    pool_harness.wait_until_block_can_open()  # so the agent's first plant opens a whole new block
     agent = AgentProcess(pool_harness, pooler.api_key, Keypair.random(), tmp_path / "agent.json",
                          "--blocks", "3")
     assert agent.finish(timeout=120) == 0, agent.events[-5:]
@@ -129,6 +130,7 @@ def test_a_killed_and_restarted_agent_submits_the_nonces_it_had_found(pool_harne
     pooler = pool_harness.new_pooler()
     farmers = {pool_harness.new_farmer(pooler).address for _ in range(2)}
     secret, state_file = Keypair.random(), tmp_path / "agent.json"
+    pool_harness.wait_until_block_can_open()
     first = AgentProcess(pool_harness, pooler.api_key, secret, state_file)
     planted = first.wait_for(lambda e: e["event"] == "planted" and len(e["planted"]) == len(farmers), 60)
     index = planted["block"]

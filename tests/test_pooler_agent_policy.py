@@ -1,4 +1,6 @@
 """gpu_miner.policy: the pooler agent's timing, time-sharing and resubmission decisions."""
+import random
+
 import pytest
 
 from gpu_miner import policy
@@ -83,7 +85,6 @@ def test_the_farmers_with_the_fewest_zeros_are_searched_together():
 
 
 def test_greedy_sharing_keeps_every_farmer_within_a_zero_of_the_others():
-    import random
     rng = random.Random(7)
     best = {f"F{i}": None for i in range(8)}
     for _ in range(400):

@@ -2,7 +2,7 @@
 import io
 import json
 
-from gpu_miner.status import JsonLines, Terminal, status_lines
+from gpu_miner.status import MAX_ROWS, JsonLines, Terminal, status_lines
 
 FARMER = "GBQJSRMX43UYILJSGRY2JTOQTNLA3645XICIPS322MMPAMWIQQLOFUBI"
 SNAPSHOT = {"block": 7, "ledger": 120, "ledgers_left": 12, "target": 130, "hash_rate": 31_500_000, "idle": 0.004,
@@ -33,3 +33,15 @@ def test_without_a_terminal_events_are_plain_lines():
     text = out.getvalue()
     assert "\x1b[" not in text
     assert "submitted" in text and "GBQJ…FUBI 8 zeros" in text and "channel 2" in text
+
+
+def test_the_terminal_leaves_improvements_to_the_status_block():
+    out = io.StringIO()
+    Terminal(out).emit("improved", block=7, farmer=FARMER, zeros=8, nonce=12, hash="00" * 32)
+    assert out.getvalue() == ""
+
+
+def test_a_long_farmer_list_is_cut_to_a_screenful():
+    farmers = {f"G{i:055d}": {"best": 5, "sent": None, "state": "planted"} for i in range(50)}
+    lines = status_lines({**SNAPSHOT, "farmers": farmers})
+    assert len(lines) == 1 + MAX_ROWS + 1 and lines[-1] == "  … and 30 more farmers"

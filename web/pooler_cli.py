@@ -1,4 +1,4 @@
-"""`manage.py pooler`: manage poolers (`create`); the pooler agent itself joins this group later."""
+"""`manage.py pooler create`: register a pooler (manage.py joins it to the pooler agent's group)."""
 from __future__ import annotations
 
 import json
@@ -9,16 +9,6 @@ from config import load_settings
 from db.cli import open_database
 from web.accounts import AccountError, create_pooler
 from web.validation import stellar_account
-
-
-@click.group(invoke_without_command=True)
-@click.pass_context
-def pooler(ctx: click.Context) -> None:
-    """Run a pooler agent, or manage poolers (create)."""
-    # The pooler agent (options --pool, --api-key, --rpc, --network and its run loop)
-    # belongs here: when they are given, run the agent instead of printing help.
-    if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
 
 
 def _account(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -36,7 +26,7 @@ def account_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
-@pooler.command()
+@click.command()
 @click.option("--name", required=True, callback=account_name, help="Unique name farmers see.")
 @click.option("--payout-address", required=True, callback=_account, help="G... account the pooler is paid to.")
 @click.option("--share-bps", type=click.IntRange(0, 10_000), default=None,

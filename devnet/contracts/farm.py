@@ -13,6 +13,7 @@ from stellar_sdk import scval, xdr
 from chain import kale, storage
 from chain.kale import BLOCK_INTERVAL, I128_MAX, I128_MIN, U32_MAX, WEEK_OF_LEDGERS, Block, KaleError, Pail
 from devnet import entries as E
+from devnet.contracts.farm_xdr import block_xdr, pail_xdr
 from devnet.host import DataKey, Host, HostError, StorageKey, value_error
 
 _FARM_INDEX = StorageKey(storage.farm_index_key())
@@ -83,13 +84,13 @@ class _Farm:
         self.host.set_instance(_FARM_INDEX, scval.to_uint32(index))
 
     def farm_block(self) -> Block:
-        value = self.host.get_instance(_FARM_BLOCK)
-        if value is None:
+        block = self.host.get_instance_decoded(_FARM_BLOCK, storage.block_from_scval)
+        if block is None:
             raise _fail(KaleError.FarmBlockMissing)
-        return storage.block_from_scval(value)
+        return block
 
     def set_farm_block(self, block: Block) -> None:
-        self.host.set_instance(_FARM_BLOCK, storage.block_to_scval(block))
+        self.host.set_instance_encoded(_FARM_BLOCK, block_xdr(block), block)
 
     def paused(self) -> bool:
         value = self.host.get_instance(_FARM_PAUSED)
@@ -102,18 +103,26 @@ class _Farm:
         return E.address_of(value.address)
 
     def block(self, index: int) -> Block | None:
-        value = self.host.get_data(_block_key(self.contract, index))
-        return None if value is None else storage.block_from_scval(value)
+        return self.host.get_decoded(_block_key(self.contract, index), storage.block_from_scval)
 
     def set_block(self, index: int, block: Block) -> None:
-        self.host.set_data(_block_key(self.contract, index), storage.block_to_scval(block))
+        self.host.set_encoded(_block_key(self.contract, index), block_xdr(block), block)
 
     def pail(self, farmer: str, index: int) -> Pail | None:
-        value = self.host.get_data(_pail_key(self.contract, farmer, index))
-        return None if value is None else storage.pail_from_scval(value)
+        return self.host.get_decoded(_pail_key(self.contract, farmer, index), storage.pail_from_scval)
 
     def set_pail(self, farmer: str, index: int, pail: Pail) -> None:
-        self.host.set_data(_pail_key(self.contract, farmer, index), storage.pail_to_scval(pail))
+        self.host.set_encoded(_pail_key(self.contract, farmer, index), pail_xdr(pail), pail)
+
+    def block_and_pail(self, farmer: str, index: int) -> tuple[Block, Pail]:
+        """Block(index) and Pail(farmer, index), or BlockMissing / PailMissing."""
+        block = self.block(index)
+        if block is None:
+            raise _fail(KaleError.BlockMissing)
+        pail = self.pail(farmer, index)
+        if pail is None:
+            raise _fail(KaleError.PailMissing)
+        return block, pail
 
     def remove_pail(self, farmer: str, index: int) -> None:
         self.host.remove_data(_pail_key(self.contract, farmer, index))
@@ -179,12 +188,7 @@ def work(host: Host, farmer_val: xdr.SCVal, hash_val: xdr.SCVal, nonce_val: xdr.
     farm = _Farm(host)
     index = farm.index()
     farm_block = farm.farm_block()
-    block = farm.block(index)
-    if block is None:
-        raise _fail(KaleError.BlockMissing)
-    pail = farm.pail(farmer, index)
-    if pail is None:
-        raise _fail(KaleError.PailMissing)
+    block, pail = farm.block_and_pail(farmer, index)
     generated = kale.kale_hash(index, nonce, block.entropy, farmer)
     gap = host.ledger.seq - pail.sequence
     if gap == 0:
@@ -218,12 +222,7 @@ def harvest(host: Host, farmer_val: xdr.SCVal, index_val: xdr.SCVal) -> xdr.SCVa
     farm = _Farm(host)
     asset = farm.address_of(_ASSET)
     farm_index = farm.index()
-    block = farm.block(index)
-    if block is None:
-        raise _fail(KaleError.BlockMissing)
-    pail = farm.pail(farmer, index)
-    if pail is None:
-        raise _fail(KaleError.PailMissing)
+    block, pail = farm.block_and_pail(farmer, index)
     if index >= farm_index:
         raise _fail(KaleError.HarvestNotReady)
     if pail.gap is None or pail.zeros is None:

@@ -97,7 +97,7 @@ def _change(host: Host, asset: Asset, holder: str, delta: int) -> None:
 def _move(host: Host, asset: Asset, source: str, destination: str, amount: int) -> None:
     _change(host, asset, source, -amount)
     _change(host, asset, destination, amount)
-    name = _asset_of(host.get_instance(_ASSET_INFO).to_xdr_bytes())[1]
+    name = _asset_of(host.get_instance_xdr(_ASSET_INFO))[1]
     if source == asset.issuer:
         host.emit([_MINT, E.address_scval(destination), name], scval.to_int128(amount))
     elif destination == asset.issuer:
@@ -109,7 +109,7 @@ def _move(host: Host, asset: Asset, source: str, destination: str, amount: int) 
 
 def call(host: Host, function: str, args: list[xdr.SCVal]) -> xdr.SCVal:
     """Dispatch one SAC function."""
-    asset, name = _asset_of(host.get_instance(_ASSET_INFO).to_xdr_bytes())
+    asset, name = _asset_of(host.get_instance_xdr(_ASSET_INFO))
     arity = {"balance": 1, "transfer": 3, "mint": 2, "burn": 2, "decimals": 0, "name": 0,
              "symbol": 0, "admin": 0, "authorized": 1, "allowance": 2}
     if function not in arity:

@@ -1,0 +1,258 @@
+"""`manage.py bench indexer`: backfill rate over a devnet history of KALE transactions, and the
+indexer's lag behind the tip while ledgers keep closing under load.
+
+Starts its own devnet (a child process, ledgers closed by the benchmark), farms it: N farmers
+plant, a pooler works every pail, the farmers harvest the block before, block after block,
+until the history holds the requested number of KALE transactions (`--history-dir` keeps it
+for the next run). Then indexes it from ledger 1 into a fresh database (--scope all: every
+farm call decoded) and prints transactions/s; then closes a ledger every `--close-every`
+seconds with KALE payments in each while the indexer follows, and prints its lag.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import click
+import psycopg2
+import requests
+from psycopg2 import sql
+from stellar_sdk import Account, Asset, Keypair, Payment, SorobanServer, TransactionBuilder, xdr
+
+from chain import calls, storage
+from chain.kale import kale_hash
+from chain.local_devnet import LocalDevnet
+from config import Network, load_settings
+from db.cluster import ClusterError, database_url
+from db.connection import close_database, init_database
+from db.migrate import migrate
+from indexer.ingest import Indexer, open_cursor
+from indexer.source import RpcSource
+
+LEDGERS_PER_BLOCK = 61  # 5 s devnet ledgers: one KALE block is 300 s
+STAKE = 10_000_000
+
+
+class History:
+    """Drives the devnet: accounts, prepared (simulated, signed) invocations, ledger closes."""
+
+    def __init__(self, devnet: LocalDevnet, network: Network, threads: int = 4):
+        self.devnet = devnet
+        self.network = network
+        self.server = SorobanServer(devnet.rpc_url)
+        self.http = requests.Session()
+        self.threads = threads
+        self.sent = 0
+
+    def close(self, count: int = 1) -> int:
+        return self.devnet.call("devnet_closeLedgers", {"count": count})["latestLedger"]
+
+    def _send(self, envelope_xdr: str) -> None:
+        reply = self.http.post(self.devnet.rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": "sendTransaction",
+                                                          "params": {"transaction": envelope_xdr}}).json()
+        if reply.get("result", {}).get("status") != "PENDING":
+            raise click.ClickException(f"sendTransaction: {reply}")
+        self.sent += 1
+
+    def send_all(self, envelopes: list[str]) -> None:
+        """Submit in order, then close one ledger (all of them apply in it)."""
+        for envelope in envelopes:
+            self._send(envelope)
+        self.close()
+
+    def prepared(self, signer: Keypair, sequence: int, operation) -> str:
+        envelope = TransactionBuilder(Account(signer.public_key, sequence), self.network.passphrase, 100) \
+            .append_operation(operation).add_time_bounds(0, 0).build()
+        envelope = self.server.prepare_transaction(envelope)
+        envelope.sign(signer)
+        return envelope.to_xdr()
+
+    def accounts(self, count: int, kale: int) -> list[Keypair]:
+        """`count` funded accounts with a KALE trustline and `kale` stroops."""
+        keys = [Keypair.random() for _ in range(count)]
+        asset = Asset(self.network.kale_asset_code, self.network.kale_asset_issuer)
+        with ThreadPoolExecutor(self.threads) as pool:
+            list(pool.map(lambda k: self.devnet.fund(k.public_key), keys))
+            sequences = list(pool.map(lambda k: self.server.load_account(k.public_key).sequence, keys))
+        for key, sequence in zip(keys, sequences):
+            envelope = TransactionBuilder(Account(key.public_key, sequence), self.network.passphrase, 100) \
+                .append_change_trust_op(asset).add_time_bounds(0, 0).build()
+            envelope.sign(key)
+            self._send(envelope.to_xdr())
+        self.close()
+        with ThreadPoolExecutor(self.threads) as pool:
+            list(pool.map(lambda k: self.devnet.mint(k.public_key, kale), keys))
+        return keys
+
+    def farm_index(self) -> int:
+        key = storage.instance_ledger_key(self.network.farm_contract)
+        entry = self.server.get_ledger_entries([key]).entries[0]
+        return storage.farm_state_from_instance(xdr.LedgerEntryData.from_xdr(entry.xdr)).index
+
+    def entropy(self, index: int) -> bytes:
+        key = storage.block_ledger_key(self.network.farm_contract, index)
+        entry = self.server.get_ledger_entries([key]).entries[0]
+        return storage.block_from_scval(xdr.LedgerEntryData.from_xdr(entry.xdr).contract_data.val).entropy
+
+    def farm_block(self, farmers: list[Keypair], pooler: Keypair, previous: int | None) -> int:
+        """One block: every farmer plants (and harvests `previous`), the pooler works every pail."""
+        farm = self.network.farm_contract
+        with ThreadPoolExecutor(self.threads) as pool:
+            sequences = list(pool.map(lambda k: self.server.load_account(k.public_key).sequence, farmers))
+            plants = list(pool.map(lambda ks: self.prepared(ks[0], ks[1], calls.plant(farm, ks[0].public_key, STAKE)),
+                                   zip(farmers, sequences)))
+        self.send_all(plants)
+        index = self.farm_index()
+        self.close(2)
+        base = self.server.load_account(pooler.public_key).sequence
+        entropy = self.entropy(index)
+        works = [self.prepared(pooler, base + n, calls.work(farm, f.public_key, kale_hash(index, 0, entropy, f.public_key), 0))
+                 for n, f in enumerate(farmers)]
+        self.send_all(works)
+        if previous is not None:
+            with ThreadPoolExecutor(self.threads) as pool:
+                harvests = list(pool.map(
+                    lambda ks: self.prepared(ks[0], ks[1] + 1, calls.harvest(farm, ks[0].public_key, previous)),
+                    zip(farmers, sequences)))
+            self.send_all(harvests)
+        self.close(LEDGERS_PER_BLOCK)
+        return index
+
+
+def _network(devnet: LocalDevnet, base: Network) -> Network:
+    info = devnet.call("devnet_info")
+    code, issuer = info["kale_asset"].split(":")
+    return dataclasses.replace(base, rpc_url=devnet.rpc_url, passphrase=info["passphrase"],
+                               farm_contract=info["farm_contract"], kale_sac=info["kale_sac"],
+                               kale_asset_code=code, kale_asset_issuer=issuer)
+
+
+def _fresh_database(server_url: str) -> tuple[str, str]:
+    name = f"kalepool_bench_{uuid.uuid4().hex[:10]}"
+    _admin(server_url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return name, f"{server_url.rpartition('/')[0]}/{name}"
+
+
+def _admin(server_url: str, statement: sql.Composable) -> None:
+    connection = psycopg2.connect(server_url)
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        connection.close()
+
+
+def _steady_lag(indexer: Indexer, history: History, senders: list[Keypair], receiver: str, seconds: float,
+                close_every: float, per_ledger: int) -> list[int]:
+    """Close a ledger every `close_every` s with `per_ledger` KALE payments in it while the indexer
+    follows; the lag (latest ledger - cursor) sampled every 20 ms."""
+    from db.chain_models import IndexerCursor
+
+    asset = Asset(history.network.kale_asset_code, history.network.kale_asset_issuer)
+    sequences = {k.public_key: history.server.load_account(k.public_key).sequence for k in senders}
+    stop = threading.Event()
+    follower = threading.Thread(target=indexer.run, kwargs={"stop": stop}, daemon=True)
+    follower.start()
+    samples: list[int] = []
+    latest = history.close()
+    deadline = time.monotonic() + seconds
+    next_close = time.monotonic() + close_every
+    batch = 0
+    while time.monotonic() < deadline:
+        for n in range(per_ledger):
+            sender = senders[(batch * per_ledger + n) % len(senders)]
+            sequences[sender.public_key] += 1
+            envelope = TransactionBuilder(Account(sender.public_key, sequences[sender.public_key] - 1),
+                                          history.network.passphrase, 100) \
+                .append_operation(Payment(receiver, asset, "0.0000001")).add_time_bounds(0, 0).build()
+            envelope.sign(sender)
+            history._send(envelope.to_xdr())
+        batch += 1
+        while time.monotonic() < next_close:
+            samples.append(latest - IndexerCursor.get_by_id(indexer.scope).ledger)
+            time.sleep(0.02)
+        next_close += close_every
+        latest = history.close()
+    stop.set()
+    follower.join(30)
+    return samples
+
+
+@click.command()
+@click.option("--transactions", default=20_000, show_default=True, type=click.IntRange(100),
+              help="KALE transactions (plants, works, harvests) in the history.")
+@click.option("--farmers", default=500, show_default=True, type=click.IntRange(2, 5000))
+@click.option("--history-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep the devnet history here and reuse it next time.")
+@click.option("--steady-seconds", default=20.0, show_default=True, type=click.FloatRange(1))
+@click.option("--close-every", default=1.0, show_default=True, type=click.FloatRange(0.1),
+              help="Wall seconds between ledger closes in the steady phase.")
+@click.option("--payments-per-ledger", default=50, show_default=True, type=click.IntRange(0, 5000))
+def bench_indexer(transactions: int, farmers: int, history_dir: Path | None, steady_seconds: float,
+                  close_every: float, payments_per_ledger: int) -> None:
+    """Indexer backfill rate (transactions/s) over a devnet history, and its steady-state lag."""
+    settings = load_settings()
+    try:
+        server_url = database_url(settings)
+    except ClusterError as exc:
+        raise click.ClickException(str(exc)) from None
+    keep = history_dir is not None
+    root = history_dir or Path(tempfile.mkdtemp(prefix="kalepool-bench-indexer-"))
+    root.mkdir(parents=True, exist_ok=True)
+    devnet = LocalDevnet(root / "chain", close_interval=0, log_path=root / "devnet.log").start()
+    name = None
+    try:
+        network = _network(devnet, settings.network)
+        history = History(devnet, network)
+        made = root / "history.json"
+        if made.exists():
+            summary = json.loads(made.read_text())
+            keys = [Keypair.from_secret(s) for s in summary["keys"]]
+        else:
+            click.echo(f"farming a devnet history of {transactions} KALE transactions "
+                       f"({farmers} farmers)...", err=True)
+            started = time.perf_counter()
+            keys = history.accounts(farmers + 1, 100 * STAKE * (transactions // (3 * farmers) + 2))
+            history.sent = 0
+            previous = None
+            while history.sent < transactions:
+                previous = history.farm_block(keys[1:], keys[0], previous)
+            summary = {"kale_transactions": history.sent, "keys": [k.secret for k in keys]}
+            made.write_text(json.dumps(summary))
+            click.echo(f"history made in {time.perf_counter() - started:.0f} s", err=True)
+        tip = devnet.call("getLatestLedger")["sequence"]
+        name, url = _fresh_database(server_url)
+        migrate(url)
+        init_database(url, pool_size=4)
+        indexer = Indexer(RpcSource(devnet.rpc_url), network, "all", poll_interval=0.02)
+        open_cursor("all", 1)
+        started = time.perf_counter()
+        indexer.run(until=tip)
+        elapsed = time.perf_counter() - started
+        stats = indexer.stats
+        click.echo(f"backfill: {stats['transactions']} transactions in {stats['ledgers']} ledgers "
+                   f"({stats['stored']} farm calls stored, {stats['movements']} KALE movements) in {elapsed:.1f} s "
+                   f"= {stats['transactions'] / elapsed:.0f} transactions/s, {stats['ledgers'] / elapsed:.0f} ledgers/s")
+        samples = _steady_lag(indexer, history, keys[1:], keys[0].public_key, steady_seconds, close_every,
+                              payments_per_ledger)
+        if samples:
+            click.echo(f"steady state: a ledger every {close_every} s with {payments_per_ledger} payments: lag behind "
+                       f"the tip max {max(samples)} ledger(s), median {statistics.median(samples):.0f}, "
+                       f"{100 * sum(1 for s in samples if s <= 1) / len(samples):.1f} % of {len(samples)} samples "
+                       f"at most 1")
+    finally:
+        close_database()
+        devnet.stop()
+        if name is not None:
+            _admin(server_url, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
