@@ -16,6 +16,7 @@ from peewee import fn
 from chain.kale import BLOCK_INTERVAL
 from chain.rpc import ChainClient, RpcUnavailable
 from config import Settings
+from db.chain_models import Discrepancy
 from db.models import Compensation, Farmer, Harvest, Planting, Settlement, Work
 from jobs.demo import Demo
 from jobs.settlement import stroops_to_amount
@@ -104,9 +105,9 @@ class RunState:
             return
         if not isinstance(event, dict):
             return
-        rate = event.get("hash_rate_mhs")
-        if isinstance(rate, (int, float)):
-            self.hash_rate_mhs = float(rate)
+        rate = event.get("hash_rate")  # hashes per second
+        if isinstance(rate, (int, float)) and rate > 0:
+            self.hash_rate_mhs = rate / 1e6
         farmer, zeros = event.get("farmer"), event.get("zeros")
         if isinstance(farmer, str) and isinstance(zeros, int):
             self._best_zeros[farmer] = max(zeros, self._best_zeros.get(farmer, 0))
@@ -167,10 +168,6 @@ class RunState:
 
 
 def _open_discrepancies() -> int:
-    try:
-        from db.chain_models import Discrepancy
-    except ImportError:  # the indexer's tables are not in this code base
-        return 0
     return Discrepancy.select().where(Discrepancy.resolved_at.is_null()).count()
 
 

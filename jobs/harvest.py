@@ -24,8 +24,8 @@ from chain.rpc import ChainClient, Entry
 from chain.transactions import SimulationFailed, build_invocation, return_value
 from config import Settings
 from db.connection import database
-from db.models import BalanceEntry, Compensation, Farmer, Harvest, Planting
-from jobs.outbox import Action, Outbox, SourceBusy
+from db.models import BalanceEntry, Compensation, Farmer, Harvest, Planting, TxIntent
+from jobs.outbox import LIVE, Action, Outbox, SourceBusy
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,12 @@ class Harvester:
         pails = self.client.pails([(p.farmer.custodial_address, p.block_index) for p in plantings])
         blocks = {index: self.client.block(index) for index in {p.block_index for p in plantings}}
         oldest = _oldest_open_block_per_farmer(plantings)
+        in_flight = {intent.idempotency_key for intent in TxIntent.select(TxIntent.idempotency_key)
+                     .where(TxIntent.action == "harvest", TxIntent.status.in_(LIVE))}
         for planting in plantings:
             farmer, index = planting.farmer, planting.block_index
+            if harvest_key(farmer.id, index) in in_flight:
+                continue  # landed or landing; the outbox records it
             pail = pails.get((farmer.custodial_address, index))
             block = blocks[index]
             closed = index < farm.index
