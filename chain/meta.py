@@ -96,7 +96,8 @@ ENTRY_CONTRACT_DATA = 6
 CHANGE_REMOVED = 2
 
 
-def _u32(data: bytes, pos: int) -> int:
+def u32(data: bytes, pos: int) -> int:
+    """The XDR unsigned int at `pos`."""
     return _U32.unpack_from(data, pos)[0]
 
 
@@ -107,16 +108,19 @@ def _with_sdk(kind: type, data: bytes, pos: int) -> int:
     return unpacker.get_position()
 
 
-def _skip_opaque(data: bytes, pos: int) -> int:
-    return pos + 4 + ((_u32(data, pos) + 3) & ~3)
+def skip_opaque(data: bytes, pos: int) -> int:
+    """The offset past the variable-length opaque (or string) at `pos`."""
+    return pos + 4 + ((u32(data, pos) + 3) & ~3)
 
 
-def _skip_optional(data: bytes, pos: int, size: int) -> int:
-    return pos + 4 + (size if _u32(data, pos) else 0)
+def skip_optional(data: bytes, pos: int, size: int) -> int:
+    """The offset past an optional value of fixed `size` at `pos`."""
+    return pos + 4 + (size if u32(data, pos) else 0)
 
 
-def _skip_sc_address(data: bytes, pos: int) -> int:
-    size = _SC_ADDRESS_SIZE.get(_u32(data, pos))
+def skip_sc_address(data: bytes, pos: int) -> int:
+    """The offset past the SCAddress at `pos`."""
+    size = _SC_ADDRESS_SIZE.get(u32(data, pos))
     return pos + 4 + size if size is not None else _with_sdk(xdr.SCAddress, data, pos)
 
 
@@ -128,80 +132,80 @@ def _skip_scvals(data: bytes, pos: int, count: int) -> int:
 
 def skip_scval(data: bytes, pos: int) -> int:
     """The offset just past the SCVal at `pos`."""
-    kind = _u32(data, pos)
+    kind = u32(data, pos)
     size = _FIXED_SCVAL.get(kind)
     if size is not None:
         return pos + 4 + size
     if kind in (13, 14, 15):  # bytes, string, symbol
-        return _skip_opaque(data, pos + 4)
+        return skip_opaque(data, pos + 4)
     if kind in (16, 17):  # vec, map: optional, counted
-        if not _u32(data, pos + 4):
+        if not u32(data, pos + 4):
             return pos + 8
-        return _skip_scvals(data, pos + 12, _u32(data, pos + 8) * (2 if kind == 17 else 1))
+        return _skip_scvals(data, pos + 12, u32(data, pos + 8) * (2 if kind == 17 else 1))
     if kind == 18:
-        return _skip_sc_address(data, pos + 4)
-    if kind == 19 and _u32(data, pos + 4) in (0, 1):  # instance: wasm hash or asset, optional map
-        pos += 8 + (32 if _u32(data, pos + 4) == 0 else 0)
-        if not _u32(data, pos):
+        return skip_sc_address(data, pos + 4)
+    if kind == 19 and u32(data, pos + 4) in (0, 1):  # instance: wasm hash or asset, optional map
+        pos += 8 + (32 if u32(data, pos + 4) == 0 else 0)
+        if not u32(data, pos):
             return pos + 4
-        return _skip_scvals(data, pos + 8, _u32(data, pos + 4) * 2)
+        return _skip_scvals(data, pos + 8, u32(data, pos + 4) * 2)
     return _with_sdk(xdr.SCVal, data, pos)
 
 
 def _skip_account_entry(data: bytes, pos: int) -> int:
-    pos = _skip_optional(data, pos + 56, 36)  # id, balance, seq, subentries; inflation dest
-    pos = _skip_opaque(data, pos + 4) + 4  # flags, home domain, thresholds
-    signers, pos = _u32(data, pos), pos + 4
+    pos = skip_optional(data, pos + 56, 36)  # id, balance, seq, subentries; inflation dest
+    pos = skip_opaque(data, pos + 4) + 4  # flags, home domain, thresholds
+    signers, pos = u32(data, pos), pos + 4
     for _ in range(signers):
-        signed_payload = _u32(data, pos) == 3
+        signed_payload = u32(data, pos) == 3
         pos += 36
         if signed_payload:
-            pos = _skip_opaque(data, pos)
+            pos = skip_opaque(data, pos)
         pos += 4
-    if _u32(data, pos) != 1:
+    if u32(data, pos) != 1:
         return pos + 4
     pos += 20  # v1: liabilities
-    if _u32(data, pos) != 2:
+    if u32(data, pos) != 2:
         return pos + 4
-    sponsoring, pos = _u32(data, pos + 12), pos + 16
+    sponsoring, pos = u32(data, pos + 12), pos + 16
     for _ in range(sponsoring):
-        pos = _skip_optional(data, pos, 36)
-    return pos + (20 if _u32(data, pos) == 3 else 4)
+        pos = skip_optional(data, pos, 36)
+    return pos + (20 if u32(data, pos) == 3 else 4)
 
 
 def _skip_trustline_entry(data: bytes, pos: int) -> int:
     pos += 36
-    pos += 4 + _TRUSTLINE_ASSET_SIZE[_u32(data, pos)] + 20  # asset, balance, limit, flags
-    if _u32(data, pos) != 1:
+    pos += 4 + _TRUSTLINE_ASSET_SIZE[u32(data, pos)] + 20  # asset, balance, limit, flags
+    if u32(data, pos) != 1:
         return pos + 4
     pos += 20
-    return pos + (12 if _u32(data, pos) == 2 else 4)
+    return pos + (12 if u32(data, pos) == 2 else 4)
 
 
 def _skip_ledger_entry_data(data: bytes, pos: int) -> int:
-    kind = _u32(data, pos)
+    kind = u32(data, pos)
     if kind == ENTRY_CONTRACT_DATA:
-        pos = skip_scval(data, _skip_sc_address(data, pos + 8))
+        pos = skip_scval(data, skip_sc_address(data, pos + 8))
         return skip_scval(data, pos + 4)
     if kind == 0:
         return _skip_account_entry(data, pos + 4)
-    if kind == 1 and _u32(data, pos + 40) in _TRUSTLINE_ASSET_SIZE:
+    if kind == 1 and u32(data, pos + 40) in _TRUSTLINE_ASSET_SIZE:
         return _skip_trustline_entry(data, pos + 4)
     if kind == 9:
         return pos + 40
-    if kind == 7 and _u32(data, pos + 4) == 0:
-        return _skip_opaque(data, pos + 40)
+    if kind == 7 and u32(data, pos + 4) == 0:
+        return skip_opaque(data, pos + 40)
     return _with_sdk(xdr.LedgerEntryData, data, pos)
 
 
 def _skip_ledger_key(data: bytes, pos: int) -> int:
-    kind = _u32(data, pos)
+    kind = u32(data, pos)
     if kind in _LEDGER_KEY_SIZE:
         return pos + 4 + _LEDGER_KEY_SIZE[kind]
     if kind == ENTRY_CONTRACT_DATA:
-        return skip_scval(data, _skip_sc_address(data, pos + 4)) + 4
-    if kind == 1 and _u32(data, pos + 40) in _TRUSTLINE_ASSET_SIZE:
-        return pos + 44 + _TRUSTLINE_ASSET_SIZE[_u32(data, pos + 40)]
+        return skip_scval(data, skip_sc_address(data, pos + 4)) + 4
+    if kind == 1 and u32(data, pos + 40) in _TRUSTLINE_ASSET_SIZE:
+        return pos + 44 + _TRUSTLINE_ASSET_SIZE[u32(data, pos + 40)]
     return _with_sdk(xdr.LedgerKey, data, pos)
 
 
@@ -217,33 +221,33 @@ class ChangeSpan:
 
 
 def _skip_changes(data: bytes, pos: int, into: list[ChangeSpan] | None) -> int:
-    count, pos = _u32(data, pos), pos + 4
+    count, pos = u32(data, pos), pos + 4
     for _ in range(count):
-        change, pos = _u32(data, pos), pos + 4
+        change, pos = u32(data, pos), pos + 4
         if change == CHANGE_REMOVED:
             start, pos = pos, _skip_ledger_key(data, pos)
         else:
             start = pos + 4  # past lastModifiedLedgerSeq
             pos = _skip_ledger_entry_data(data, start)
-            if _u32(data, pos) == 1:  # LedgerEntryExtensionV1: optional sponsor, ext
-                pos = _skip_optional(data, pos + 4, 36) + 4
+            if u32(data, pos) == 1:  # LedgerEntryExtensionV1: optional sponsor, ext
+                pos = skip_optional(data, pos + 4, 36) + 4
             else:
                 pos += 4
         if into is not None:
-            into.append(ChangeSpan(change, _u32(data, start), start, pos))
+            into.append(ChangeSpan(change, u32(data, start), start, pos))
     return pos
 
 
 def _skip_event(data: bytes, pos: int) -> int:
-    pos = _skip_optional(data, pos + 4, 32) + 8  # ext, contract id, type, body v0
-    pos = _skip_scvals(data, pos + 4, _u32(data, pos))
+    pos = skip_optional(data, pos + 4, 32) + 8  # ext, contract id, type, body v0
+    pos = _skip_scvals(data, pos + 4, u32(data, pos))
     return skip_scval(data, pos)
 
 
 def _event_spans(data: bytes, pos: int, prefix: int) -> tuple[list[tuple[int, int]], int]:
     """Spans of a counted array of events, each after `prefix` bytes (stage or success flag)."""
     spans = []
-    count, pos = _u32(data, pos), pos + 4
+    count, pos = u32(data, pos), pos + 4
     for _ in range(count):
         start = pos + prefix
         pos = _skip_event(data, start)
@@ -252,7 +256,7 @@ def _event_spans(data: bytes, pos: int, prefix: int) -> tuple[list[tuple[int, in
 
 
 def _skip_soroban_ext(data: bytes, pos: int) -> int:
-    return pos + (32 if _u32(data, pos) == 1 else 4)  # v1: ext, three fees
+    return pos + (32 if u32(data, pos) == 1 else 4)  # v1: ext, three fees
 
 
 @dataclass(frozen=True)
@@ -277,18 +281,18 @@ class MetaOutline:
 
 def outline(data: bytes) -> MetaOutline:
     """Outline a TransactionMeta (v0 to v4) given as XDR bytes."""
-    version, pos = _u32(data, 0), 4
+    version, pos = u32(data, 0), 4
     changes: list[ChangeSpan] = []
     op_events: list[list[tuple[int, int]]] = []
     return_value = None
     diagnostic: list[tuple[int, int]] = []
     if version == 0:  # a bare array of OperationMeta
-        count, pos = _u32(data, pos), pos + 4
+        count, pos = u32(data, pos), pos + 4
         for _ in range(count):
             pos = _skip_changes(data, pos, changes)
         return MetaOutline(data, changes, [], None, [])
     pos = _skip_changes(data, pos + 4 if version >= 3 else pos, None)  # (ext,) txChangesBefore
-    operations, pos = _u32(data, pos), pos + 4
+    operations, pos = u32(data, pos), pos + 4
     for _ in range(operations):
         if version == 4:
             pos = _skip_changes(data, pos + 4, changes)
@@ -301,7 +305,7 @@ def outline(data: bytes) -> MetaOutline:
     pos = _skip_changes(data, pos, None)  # txChangesAfter
     if version == 2:
         return MetaOutline(data, changes, op_events, None, [])
-    has_soroban_meta, pos = _u32(data, pos), pos + 4
+    has_soroban_meta, pos = u32(data, pos), pos + 4
     if version == 3:
         if not has_soroban_meta:
             return MetaOutline(data, changes, op_events, None, [])
@@ -311,7 +315,7 @@ def outline(data: bytes) -> MetaOutline:
         return MetaOutline(data, changes, [events], (start, end), diagnostic)
     if has_soroban_meta:
         pos = _skip_soroban_ext(data, pos)
-        if _u32(data, pos):
+        if u32(data, pos):
             start, pos = pos + 4, skip_scval(data, pos + 4)
             return_value = (start, pos)
         else:

@@ -156,6 +156,7 @@ class Agent:
         self._channels_job: Future | None = None
         self._channels_retry_at = 0.0
         self._topup = False
+        self._channels_wanted = 0  # how many the ensure in flight makes
         self._in_flight: set[tuple[int, str]] = set()  # (block, farmer) being sent or resolved
         self._envelopes: dict[str, tuple[str, int]] = {}  # tx hash -> (signed XDR, ledger when sent)
         self._decided: dict[str, int] = {}  # tx hash -> latest ledger when sending it was decided
@@ -374,12 +375,13 @@ class Agent:
     # -- channels --------------------------------------------------------------------------------
     def _ensure_channels(self, count: int) -> None:
         """Create (or top up, after a channel ran out of XLM) channels in the background."""
-        count = min(max(count, self.channels.count, 1), self.config.max_channels)
+        count = min(max(count, self.channels.count), self.config.max_channels)
         if (count <= self.channels.count and not self._topup) or self._channels_job is not None:
             return
-        if time.monotonic() < self._channels_retry_at:
+        if count == 0 or time.monotonic() < self._channels_retry_at:
             return
         self._topup = False
+        self._channels_wanted = count
         self._channels_job = self._spawn(self.channels.ensure, count)
 
     def _collect_channels(self) -> None:
@@ -488,7 +490,8 @@ class Agent:
         """Ledgers ahead of the target to send: the send latency, plus waves when channels are few."""
         unsent = sum(1 for f in block.farmers.values()
                      if f.plant_ledger is not None and f.closed is None and f.sent_zeros is None)
-        waves = math.ceil(unsent / max(self.channels.count, 1))
+        channels = max(self.channels.count, self._channels_wanted if self._channels_job else 0)
+        waves = math.ceil(unsent / max(channels, 1))
         fallback = policy.lead_ledgers(self.submit_seconds, self.clock.wall_seconds)
         return self.landing.lead(fallback) + max(waves - 1, 0)
 

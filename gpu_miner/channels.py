@@ -5,7 +5,7 @@ agent sends each farmer's `work` from its own channel account. Channel i's key i
 derived from the pooler's secret (sha256(seed || "kalepool channel" || i)), so the
 same secret always gives the same channels and nothing new needs to be stored.
 The pooler account creates and funds them once (create_account, up to 100 per
-transaction) and tops them up; on the devnet friendbot funds them instead.
+transaction) and tops them up; friendbot, where there is one, only funds the pooler.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 
 import requests
-from stellar_sdk import CreateAccount, Keypair, Payment, Asset, xdr
+from stellar_sdk import Asset, CreateAccount, Keypair, Payment, xdr
 from stellar_sdk.soroban_rpc import GetTransactionStatus
 
 from chain.rpc import ChainClient, RpcUnavailable
@@ -37,7 +37,7 @@ def channel_keypair(pooler: Keypair, index: int) -> Keypair:
 
 @dataclass(frozen=True)
 class Funding:
-    """How channels get XLM: friendbot (devnet/testnet) or create_account from the pooler account."""
+    """Where XLM comes from: the pooler account pays the channels; friendbot may fund the pooler."""
 
     friendbot_url: str | None
     channel_xlm_stroops: int = 5 * STROOPS_PER_XLM  # starting balance: reserve plus fees for many works
@@ -60,7 +60,11 @@ class Channels:
         return len(self.keypairs)
 
     def ensure(self, count: int) -> None:
-        """Make channels 0 .. count-1 exist with enough XLM (and the pooler account, via friendbot)."""
+        """Make channels 0 .. count-1 exist with enough XLM, paid by the pooler account.
+
+        With friendbot (devnet, testnet) a missing pooler account is funded first; the
+        channels themselves are always created by the pooler, up to 100 in one transaction.
+        """
         wanted = [channel_keypair(self.pooler, i) for i in range(count)]
         balances = self._balances([self.pooler.public_key] + [k.public_key for k in wanted])
         if balances[self.pooler.public_key] is None:
@@ -68,21 +72,17 @@ class Channels:
                 raise FundingError(f"pooler account {self.pooler.public_key} does not exist on "
                                    f"{self.client.network.name}: fund it first")
             self._friendbot(self.pooler.public_key)
-        missing = [k.public_key for k in wanted if balances[k.public_key] is None]
-        low = [k.public_key for k in wanted
-               if balances[k.public_key] is not None and balances[k.public_key] < self.funding.low_xlm_stroops]
-        if self.funding.friendbot_url:
-            for address in missing:
-                self._friendbot(address)
-        else:
-            amount = self._xlm(self.funding.channel_xlm_stroops)
-            operations = [CreateAccount(a, amount) for a in missing]
-            operations += [Payment(a, Asset.native(), self._xlm(self.funding.channel_xlm_stroops - balances[a]))
-                           for a in low]
-            for offset in range(0, len(operations), OPS_PER_TX):
-                self._send_from_pooler(operations[offset:offset + OPS_PER_TX])
+        starting = self.funding.channel_xlm_stroops
+        operations = [CreateAccount(k.public_key, self._xlm(starting)) for k in wanted
+                      if balances[k.public_key] is None]
+        operations += [Payment(k.public_key, Asset.native(), self._xlm(starting - balances[k.public_key]))
+                       for k in wanted if balances[k.public_key] is not None
+                       and balances[k.public_key] < self.funding.low_xlm_stroops]
+        for offset in range(0, len(operations), OPS_PER_TX):
+            self._send_from_pooler(operations[offset:offset + OPS_PER_TX])
         with self._lock:
-            self.keypairs = wanted if len(wanted) > len(self.keypairs) else self.keypairs
+            if len(wanted) > len(self.keypairs):
+                self.keypairs = wanted
 
     def acquire(self) -> int | None:
         """A free channel's index (it is busy until `release`), or None when all are busy."""

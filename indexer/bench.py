@@ -11,6 +11,7 @@ seconds with KALE payments in each while the indexer follows, and prints its lag
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 import json
 import shutil
 import statistics
@@ -34,6 +35,7 @@ from config import Network, load_settings
 from db.cluster import ClusterError, database_url
 from db.connection import close_database, init_database
 from db.migrate import migrate
+from db.chain_models import IndexerCursor
 from indexer.ingest import Indexer, open_cursor
 from indexer.source import RpcSource
 
@@ -55,7 +57,8 @@ class History:
     def close(self, count: int = 1) -> int:
         return self.devnet.call("devnet_closeLedgers", {"count": count})["latestLedger"]
 
-    def _send(self, envelope_xdr: str) -> None:
+    def send(self, envelope_xdr: str) -> None:
+        """sendTransaction; it must be accepted (PENDING)."""
         reply = self.http.post(self.devnet.rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": "sendTransaction",
                                                           "params": {"transaction": envelope_xdr}}).json()
         if reply.get("result", {}).get("status") != "PENDING":
@@ -65,7 +68,7 @@ class History:
     def send_all(self, envelopes: list[str]) -> None:
         """Submit in order, then close one ledger (all of them apply in it)."""
         for envelope in envelopes:
-            self._send(envelope)
+            self.send(envelope)
         self.close()
 
     def prepared(self, signer: Keypair, sequence: int, operation) -> str:
@@ -86,7 +89,7 @@ class History:
             envelope = TransactionBuilder(Account(key.public_key, sequence), self.network.passphrase, 100) \
                 .append_change_trust_op(asset).add_time_bounds(0, 0).build()
             envelope.sign(key)
-            self._send(envelope.to_xdr())
+            self.send(envelope.to_xdr())
         self.close()
         with ThreadPoolExecutor(self.threads) as pool:
             list(pool.map(lambda k: self.devnet.mint(k.public_key, kale), keys))
@@ -114,7 +117,8 @@ class History:
         self.close(2)
         base = self.server.load_account(pooler.public_key).sequence
         entropy = self.entropy(index)
-        works = [self.prepared(pooler, base + n, calls.work(farm, f.public_key, kale_hash(index, 0, entropy, f.public_key), 0))
+        works = [self.prepared(pooler, base + n,
+                               calls.work(farm, f.public_key, kale_hash(index, 0, entropy, f.public_key), 0))
                  for n, f in enumerate(farmers)]
         self.send_all(works)
         if previous is not None:
@@ -127,10 +131,10 @@ class History:
         return index
 
 
-def _network(devnet: LocalDevnet, base: Network) -> Network:
-    info = devnet.call("devnet_info")
+def devnet_network(info: dict, rpc_url: str, base: Network) -> Network:
+    """`base` with a devnet's RPC URL, passphrase and contract ids (its `devnet_info`)."""
     code, issuer = info["kale_asset"].split(":")
-    return dataclasses.replace(base, rpc_url=devnet.rpc_url, passphrase=info["passphrase"],
+    return dataclasses.replace(base, rpc_url=rpc_url, passphrase=info["passphrase"],
                                farm_contract=info["farm_contract"], kale_sac=info["kale_sac"],
                                kale_asset_code=code, kale_asset_issuer=issuer)
 
@@ -151,40 +155,56 @@ def _admin(server_url: str, statement: sql.Composable) -> None:
         connection.close()
 
 
-def _steady_lag(indexer: Indexer, history: History, senders: list[Keypair], receiver: str, seconds: float,
-                close_every: float, per_ledger: int) -> list[int]:
-    """Close a ledger every `close_every` s with `per_ledger` KALE payments in it while the indexer
-    follows; the lag (latest ledger - cursor) sampled every 20 ms."""
-    from db.chain_models import IndexerCursor
+@dataclass
+class Steady:
+    """What the steady phase saw: lag samples (ledgers behind the tip) and, per ledger, the
+    seconds from its close until the indexer had stored it."""
 
+    lags: list[int] = field(default_factory=list)
+    delays: list[float] = field(default_factory=list)
+
+
+def _steady(indexer: Indexer, history: History, senders: list[Keypair], receiver: str, seconds: float,
+            close_every: float, per_ledger: int) -> Steady:
+    """Close a ledger every `close_every` s with `per_ledger` KALE payments in it while the indexer
+    follows in a thread, and a sampler reads the cursor every 10 ms."""
     asset = Asset(history.network.kale_asset_code, history.network.kale_asset_issuer)
     sequences = {k.public_key: history.server.load_account(k.public_key).sequence for k in senders}
-    stop = threading.Event()
-    follower = threading.Thread(target=indexer.run, kwargs={"stop": stop}, daemon=True)
-    follower.start()
-    samples: list[int] = []
-    latest = history.close()
-    deadline = time.monotonic() + seconds
-    next_close = time.monotonic() + close_every
-    batch = 0
+    seen, stop = Steady(), threading.Event()
+    closed: dict[int, float] = {}
+    tip = [history.close()]
+
+    def sample() -> None:
+        while not stop.wait(0.01):
+            cursor = IndexerCursor.get_by_id(indexer.scope).ledger
+            seen.lags.append(tip[0] - cursor)
+            for ledger in [l for l in closed if l <= cursor]:
+                seen.delays.append(time.monotonic() - closed.pop(ledger))
+
+    threads = [threading.Thread(target=indexer.run, kwargs={"stop": stop}), threading.Thread(target=sample)]
+    for thread in threads:
+        thread.start()
+    deadline, next_close, count = time.monotonic() + seconds, time.monotonic() + close_every, 0
     while time.monotonic() < deadline:
-        for n in range(per_ledger):
-            sender = senders[(batch * per_ledger + n) % len(senders)]
-            sequences[sender.public_key] += 1
-            envelope = TransactionBuilder(Account(sender.public_key, sequences[sender.public_key] - 1),
+        for _ in range(per_ledger):
+            sender = senders[count % len(senders)]
+            count += 1
+            envelope = TransactionBuilder(Account(sender.public_key, sequences[sender.public_key]),
                                           history.network.passphrase, 100) \
                 .append_operation(Payment(receiver, asset, "0.0000001")).add_time_bounds(0, 0).build()
+            sequences[sender.public_key] += 1
             envelope.sign(sender)
-            history._send(envelope.to_xdr())
-        batch += 1
-        while time.monotonic() < next_close:
-            samples.append(latest - IndexerCursor.get_by_id(indexer.scope).ledger)
-            time.sleep(0.02)
+            history.send(envelope.to_xdr())
+        time.sleep(max(0.0, next_close - time.monotonic()))
         next_close += close_every
         latest = history.close()
+        closed[latest] = time.monotonic()
+        tip[0] = latest
+    time.sleep(close_every)
     stop.set()
-    follower.join(30)
-    return samples
+    for thread in threads:
+        thread.join(30)
+    return seen
 
 
 @click.command()
@@ -211,7 +231,7 @@ def bench_indexer(transactions: int, farmers: int, history_dir: Path | None, ste
     devnet = LocalDevnet(root / "chain", close_interval=0, log_path=root / "devnet.log").start()
     name = None
     try:
-        network = _network(devnet, settings.network)
+        network = devnet_network(devnet.call("devnet_info"), devnet.rpc_url, settings.network)
         history = History(devnet, network)
         made = root / "history.json"
         if made.exists():
@@ -241,14 +261,16 @@ def bench_indexer(transactions: int, farmers: int, history_dir: Path | None, ste
         stats = indexer.stats
         click.echo(f"backfill: {stats['transactions']} transactions in {stats['ledgers']} ledgers "
                    f"({stats['stored']} farm calls stored, {stats['movements']} KALE movements) in {elapsed:.1f} s "
-                   f"= {stats['transactions'] / elapsed:.0f} transactions/s, {stats['ledgers'] / elapsed:.0f} ledgers/s")
-        samples = _steady_lag(indexer, history, keys[1:], keys[0].public_key, steady_seconds, close_every,
-                              payments_per_ledger)
-        if samples:
-            click.echo(f"steady state: a ledger every {close_every} s with {payments_per_ledger} payments: lag behind "
-                       f"the tip max {max(samples)} ledger(s), median {statistics.median(samples):.0f}, "
-                       f"{100 * sum(1 for s in samples if s <= 1) / len(samples):.1f} % of {len(samples)} samples "
-                       f"at most 1")
+                   f"= {stats['transactions'] / elapsed:.0f} transactions/s, "
+                   f"{stats['ledgers'] / elapsed:.0f} ledgers/s")
+        steady = _steady(indexer, history, keys[1:], keys[0].public_key, steady_seconds, close_every,
+                         payments_per_ledger)
+        delays = sorted(1000 * d for d in steady.delays)
+        click.echo(f"steady state: a ledger every {close_every} s with {payments_per_ledger} KALE payments, "
+                   f"{len(delays)} ledgers: lag behind the tip at most {max(steady.lags)} ledger(s) "
+                   f"({100 * sum(1 for lag in steady.lags if lag == 0) / len(steady.lags):.0f} % of "
+                   f"{len(steady.lags)} samples at 0); a ledger is stored {statistics.median(delays):.0f} ms "
+                   f"(p50), {delays[int(0.99 * (len(delays) - 1))]:.0f} ms (p99) after it closes")
     finally:
         close_database()
         devnet.stop()

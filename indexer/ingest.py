@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from peewee import Model
+from playhouse.postgres_ext import BinaryJSONField
+from psycopg2 import sql
+from psycopg2.extras import Json, execute_values
 
 from config import Network
 from db.chain_models import ChainKaleMovement, ChainLedger, ChainTransaction, IndexerCursor
@@ -66,8 +69,16 @@ class Batch:
 
 
 def _insert(model: type[Model], rows: list[dict[str, Any]]) -> None:
-    for offset in range(0, len(rows), INSERT_CHUNK):
-        model.insert_many(rows[offset:offset + INSERT_CHUNK]).on_conflict_ignore().execute()
+    """Insert rows (dicts with the same keys) that are not there yet, many per statement."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    json_columns = {name for name, f in model._meta.fields.items() if isinstance(f, BinaryJSONField)}
+    values = [tuple(Json(row[c]) if c in json_columns and row[c] is not None else row[c] for c in columns)
+              for row in rows]
+    statement = sql.SQL("INSERT INTO {} ({}) VALUES %s ON CONFLICT DO NOTHING").format(
+        sql.Identifier(model._meta.table_name), sql.SQL(", ").join(map(sql.Identifier, columns)))
+    execute_values(database.cursor(), statement, values, page_size=INSERT_CHUNK)
 
 
 @dataclass

@@ -10,12 +10,14 @@ and prints a JSON summary as its last line (exit status 0 only if everything che
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 import click
 import requests
@@ -59,47 +61,66 @@ def up(farmers: int, poolers: int, blocks: int | None, block_seconds: float, api
                                "indexer and pooler yourself (see the README)")
     state = Path(settings.state_dir).resolve()
     state.mkdir(parents=True, exist_ok=True)
-    cluster = None if settings.database_url else private_cluster(str(state)).start()
-    database_url = settings.database_url or cluster.url
-    migrate(database_url)
-    init_database(database_url)
-    ports = _ports(state / "up.json", api_port)
-    devnet = LocalDevnet(state / "devnet", port=ports["devnet_port"],
-                         close_interval=block_seconds / LEDGERS_PER_BLOCK)
-    supervisor = Supervisor(state / "log", state / "run", base_env={
-        "DATABASE_URL": database_url, "KALEPOOL_NETWORK": "devnet", "KALEPOOL_RPC_URL": devnet.rpc_url,
-        "KALEPOOL_STATE_DIR": str(state),
-        "KALEPOOL_JOB_INTERVAL_SECONDS": str(max(0.2, min(5.0, block_seconds / LEDGERS_PER_BLOCK * 2)))})
     stopping = _stop_on_signals()
-    try:
-        supervisor.add(Child("devnet", devnet.launch_args()))
-        devnet.wait_healthy()
-        api_url = f"http://127.0.0.1:{ports['api_port']}"
-        supervisor.add(Child("api", ["serve", "--host", "127.0.0.1", "--port", str(ports["api_port"])]))
-        _wait_for(f"{api_url}/api/v1/health")
-        supervisor.add(Child("scheduler", ["scheduler"]))
-        supervisor.add(Child("indexer", ["indexer"]))
-        run_settings = load_settings(rpc_url=devnet.rpc_url, database_url=database_url,
-                                                   state_dir=str(state))
-        keystore = keystore_for(run_settings)
-        demo = _demo(state, run_settings, keystore, devnet, api_url, poolers, farmers)
-        for pooler in demo.poolers:
-            supervisor.add(Child(f"pooler-{pooler.id}", [
-                "pooler", "--pool", api_url, "--api-key", pooler.api_key, "--rpc", devnet.rpc_url,
-                "--network", "devnet", "--device", device, "--json",
-                "--state-file", str(state / f"pooler-{pooler.id}.json")],
-                env={"KALEPOOL_POOLER_SECRET": pooler_secret(keystore, pooler.id)}))
-        run = RunState(demo=demo, api_url=api_url, client_settings=run_settings,
-                       log_dir=state / "log", blocks=blocks)
-        dashboard = Dashboard(run, interactive=sys.stdout.isatty() and blocks is None)
-        summary = _drive(run, dashboard, supervisor, stopping)
-    finally:
-        supervisor.stop_all()
-        if cluster is not None:
-            cluster.stop()
+    with _database(settings.database_url, state) as database_url:
+        ports = _ports(state / "up.json", api_port)
+        devnet = LocalDevnet(state / "devnet", port=ports["devnet_port"],
+                             close_interval=block_seconds / LEDGERS_PER_BLOCK)
+        run_settings = load_settings(rpc_url=devnet.rpc_url, database_url=database_url, state_dir=str(state))
+        supervisor = Supervisor(state / "log", state / "run", base_env={
+            "DATABASE_URL": database_url, "KALEPOOL_NETWORK": "devnet", "KALEPOOL_RPC_URL": devnet.rpc_url,
+            "KALEPOOL_STATE_DIR": str(state),
+            "KALEPOOL_JOB_INTERVAL_SECONDS": str(max(0.2, min(5.0, block_seconds / LEDGERS_PER_BLOCK * 2)))})
+        try:
+            api_url = _start_pool(supervisor, devnet, ports["api_port"])
+            keystore = keystore_for(run_settings)
+            demo = _demo(state, run_settings, keystore, devnet, api_url, poolers, farmers)
+            _start_agents(supervisor, demo, keystore, api_url, devnet.rpc_url, device, state)
+            run = RunState(demo=demo, api_url=api_url, client_settings=run_settings, log_dir=state / "log",
+                           blocks=blocks)
+            summary = _drive(run, Dashboard(run, interactive=sys.stdout.isatty() and blocks is None),
+                             supervisor, stopping)
+        finally:
+            supervisor.stop_all()
     if summary is not None:
         click.echo(json.dumps(summary))
         sys.exit(0 if summary["ok"] else 1)
+
+
+@contextmanager
+def _database(url: str | None, state: Path) -> Iterator[str]:
+    """DATABASE_URL, or a private cluster under the state dir (stopped on exit); migrated and bound."""
+    cluster = None if url else private_cluster(str(state)).start()
+    url = url or cluster.url
+    try:
+        migrate(url)
+        init_database(url)
+        yield url
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def _start_pool(supervisor: Supervisor, devnet: LocalDevnet, api_port: int) -> str:
+    """Start the devnet, the API, the scheduler and the indexer; returns the API's URL."""
+    supervisor.add(Child("devnet", devnet.launch_args()))
+    devnet.wait_healthy()
+    supervisor.add(Child("api", ["serve", "--host", "127.0.0.1", "--port", str(api_port)]))
+    api_url = f"http://127.0.0.1:{api_port}"
+    _wait_for(f"{api_url}/api/v1/health")
+    supervisor.add(Child("scheduler", ["scheduler"]))
+    supervisor.add(Child("indexer", ["indexer"]))
+    return api_url
+
+
+def _start_agents(supervisor: Supervisor, demo: Demo, keystore, api_url: str, rpc_url: str, device: str,
+                  state: Path) -> None:
+    """One pooler agent per demo pooler; its secret reaches it through its environment only."""
+    for pooler in demo.poolers:
+        supervisor.add(Child(f"pooler-{pooler.id}", [
+            "pooler", "--pool", api_url, "--api-key", pooler.api_key, "--rpc", rpc_url, "--network", "devnet",
+            "--device", device, "--json", "--state-file", str(state / f"pooler-{pooler.id}.json")],
+            env={"KALEPOOL_POOLER_SECRET": pooler_secret(keystore, pooler.id)}))
 
 
 def _ports(path: Path, api_port: int | None) -> dict[str, int]:

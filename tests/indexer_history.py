@@ -7,7 +7,6 @@ can look up the rows it expects.
 """
 from __future__ import annotations
 
-import dataclasses
 import io
 from dataclasses import dataclass, field
 
@@ -20,6 +19,7 @@ from chain import calls, storage
 from chain.kale import count_zeros, kale_hash
 from chain.rpc import ChainClient
 from config.networks import DEVNET, Network
+from indexer.bench import devnet_network
 from indexer.ingest import Indexer, open_cursor
 from indexer.source import RpcSource
 from tests.fixtures.devnet import Devnet, new_funded_farmer, send_and_wait
@@ -49,11 +49,7 @@ def ingest(history: "History", scope: str = "all", max_ledgers: int = 200, **pag
 
 def network_of(devnet: Devnet) -> Network:
     """The devnet's network profile (its RPC URL and contract ids)."""
-    info = devnet.info
-    code, issuer = info["kale_asset"].split(":")
-    return dataclasses.replace(DEVNET, rpc_url=devnet.rpc_url, passphrase=info["passphrase"],
-                               farm_contract=info["farm_contract"], kale_sac=info["kale_sac"],
-                               kale_asset_code=code, kale_asset_issuer=issuer)
+    return devnet_network(devnet.info, devnet.rpc_url, DEVNET)
 
 
 @dataclass

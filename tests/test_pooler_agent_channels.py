@@ -46,12 +46,12 @@ def test_without_friendbot_a_missing_pooler_account_is_a_clear_error(client):
         channels.ensure(1)
 
 
-def test_friendbot_funds_the_pooler_and_the_channels(client, devnet):
+def test_friendbot_funds_a_missing_pooler_account_which_then_creates_the_channels(client, devnet):
     pooler = Keypair.random()
     channels = Channels(client, pooler, Funding(friendbot_url=f"{devnet.url}/friendbot"))
     channels.ensure(2)
     assert client.account(pooler.public_key) is not None
-    assert all(client.account(channel_keypair(pooler, i).public_key) for i in range(2))
+    assert all(client.account(channel_keypair(pooler, i).public_key).balance == 5 * XLM for i in range(2))
 
 
 def test_a_channel_is_lent_to_one_transaction_at_a_time(client, devnet):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from chain.local_devnet import LocalDevnet
 from db.attempts import TxAttempt
 from db.connection import init_database
 from db.models import TxIntent
@@ -81,5 +82,8 @@ def test_up_survives_sigkills_of_every_process_without_sending_anything_twice(cr
     assert process.returncode == 0, output[-3000:]
     assert summary["ok"] and summary["discrepancies"] == 0
     assert kills >= 8
-    devnet_port = json.loads((tmp_path / "up.json").read_text())["devnet_port"]
-    assert_each_action_landed_once(database_url, f"http://127.0.0.1:{devnet_port}/rpc")
+    devnet = LocalDevnet(tmp_path / "devnet", close_interval=0).start()  # the chain up left behind
+    try:
+        assert_each_action_landed_once(database_url, devnet.rpc_url)
+    finally:
+        devnet.stop()
