@@ -9,17 +9,19 @@ from peewee import (BigAutoField, BigIntegerField, BooleanField, ForeignKeyField
                     TextField, fn)
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
-from db.models import AmountField, BaseModel, Farmer
+from db.models import AmountField, BaseModel, Farmer, TxIntent
 
 SCOPES = ("pool", "all")
 
 
 class IndexerCursor(BaseModel):
-    """The last ledger whose rows are all stored, per scope."""
+    """The last ledger whose rows are all stored, per scope, and the ledger up to which
+    reconciliation last matched every pool record with them (migration 0004)."""
 
     scope = TextField(primary_key=True)
     start_ledger = BigIntegerField()
     ledger = BigIntegerField()
+    reconciled_ledger = BigIntegerField(null=True)
 
     class Meta:
         table_name = "indexer_cursor"
@@ -108,6 +110,22 @@ class Discrepancy(BaseModel):
 def open_discrepancies() -> int:
     """How many discrepancies are unresolved (the alarm metric)."""
     return Discrepancy.select().where(Discrepancy.resolved_at.is_null()).count()
+
+
+def settlement_blocker(farmer_id: int, scope: str = "pool") -> str | None:
+    """Why the chain record says a farmer must not be settled yet: a discrepancy concerns it,
+    or reconciliation has not yet covered its last transaction. None when nothing does."""
+    kinds = sorted({row.kind for row in Discrepancy.select(Discrepancy.kind).where(
+        Discrepancy.farmer_id == farmer_id, Discrepancy.resolved_at.is_null())})
+    if kinds:
+        return f"unresolved discrepancies concern this farmer: {', '.join(kinds)}"
+    last = TxIntent.select(fn.MAX(TxIntent.ledger)).where(TxIntent.farmer == farmer_id).scalar()
+    cursor = IndexerCursor.get_or_none(IndexerCursor.scope == scope)
+    reconciled = cursor.reconciled_ledger if cursor is not None else None
+    if reconciled is None or (last is not None and reconciled < last):
+        return (f"the chain record is reconciled up to ledger {reconciled}; this farmer's last "
+                f"transaction is in ledger {last}")
+    return None
 
 
 CHAIN_MODELS = (IndexerCursor, ChainLedger, ChainTransaction, ChainKaleMovement, Discrepancy)

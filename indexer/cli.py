@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 EXIT_RETENTION = 3
 BALANCE_CHECK_SECONDS = 24 * 3600
+RECONCILE_SECONDS = 30.0
 
 
 def _logging(level: str) -> None:
@@ -31,29 +32,35 @@ def _logging(level: str) -> None:
 
 
 class Watch:
-    """What the indexer checks as the chain record grows: reconciliation once per closed block,
-    and the ledger markers and wallet balances once a day (and at start)."""
+    """What the indexer checks as the chain record grows: reconciliation when a block closes
+    (and at least every `reconcile_every` seconds), the ledger markers and wallet balances
+    once a day (and at start)."""
 
-    def __init__(self, network: Network, scope: str, checks_every: float = BALANCE_CHECK_SECONDS):
+    def __init__(self, network: Network, scope: str, reconcile_every: float = RECONCILE_SECONDS,
+                 checks_every: float = BALANCE_CHECK_SECONDS):
         self.network = network
         self.scope = scope
         self.client = ChainClient(network)
+        self.reconcile_every = reconcile_every
         self.checks_every = checks_every
         self.block: int | None = None
+        self.next_reconcile = 0.0
         self.next_checks = 0.0
 
     def __call__(self, batch: Batch) -> None:
-        block = open_block()
-        if block != self.block:
-            self.block = block
-            reconcile(self.network, client=self.client, scope=self.scope)
-        if time.monotonic() >= self.next_checks:
-            self.next_checks = time.monotonic() + self.checks_every
-            check_ledgers(self.scope)
-            try:
+        try:
+            block = open_block()
+            if block != self.block or time.monotonic() >= self.next_reconcile:
+                self.block = block
+                self.next_reconcile = time.monotonic() + self.reconcile_every
+                reconcile(self.network, client=self.client, scope=self.scope)
+            if time.monotonic() >= self.next_checks:
+                self.next_checks = time.monotonic() + self.checks_every
+                check_ledgers(self.scope)
                 check_balances(self.client, self.scope)
-            except RpcUnavailable as exc:
-                log.warning("balance check skipped: %s", exc)
+        except Exception:  # a check that cannot run now runs later; ingestion goes on
+            log.exception("reconciliation checks failed; retrying at the next batch")
+            self.block, self.next_checks = None, 0.0
 
 
 @click.command()

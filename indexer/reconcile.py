@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from stellar_sdk import xdr
 
 from chain import storage
 from chain.rpc import ChainClient
 from config import Network
-from db.chain_models import Discrepancy, IndexerCursor
+from db.chain_models import ChainLedger, Discrepancy, IndexerCursor
 from db.connection import database
 from db.models import Farmer
 from indexer.ingest import ledger_problems
@@ -27,6 +27,7 @@ from indexer.ingest import ledger_problems
 log = logging.getLogger(__name__)
 
 DEFAULT_GRACE_LEDGERS = 60  # about one block: time for the outbox to record what it sent
+OPEN_BLOCK_LOOKBACK = 3  # blocks the farm may be ahead of the record for open_block to ask the RPC
 
 # Each check yields (kind, farmer_id, block_index, detail, pool_side, chain_side) rows. Parameters:
 # indexed (cursor), recorded_before (indexed - grace), closed (blocks below it are closed),
@@ -197,17 +198,36 @@ def indexed_ledger(scope: str = "pool") -> int | None:
     return None if cursor is None else cursor.ledger
 
 
-def open_block() -> int:
-    """The newest block the chain record has a plant in; every block below it is closed."""
+def open_block(client: ChainClient | None = None, indexed: int | None = None) -> int:
+    """The block that was open at ledger `indexed`: every block below it had closed by then.
+
+    From the chain record alone it is the newest block a stored plant went into (exact with
+    --scope all; with --scope pool possibly behind, never ahead). With a client, blocks the
+    farm opened since are counted once the record covers the ledger that opened them (a
+    Block's timestamp is the close time of that ledger).
+    """
     row = database.execute_sql("SELECT max(block_index) FROM chain_transactions "
                                "WHERE kind = 'plant' AND successful").fetchone()
-    return row[0] if row and row[0] is not None else 0
+    stored = row[0] if row and row[0] is not None else 0
+    if client is None or indexed is None:
+        return stored
+    covered = ChainLedger.get_or_none(ChainLedger.sequence == indexed)
+    index = client.farm_state().index
+    if index - stored > OPEN_BLOCK_LOOKBACK:  # the record is far behind the farm: rows are what it knows
+        return stored
+    while covered is not None and index > stored:
+        block = client.block(index)
+        if block is not None and block.value.timestamp <= covered.close_time:
+            return index
+        index -= 1
+    return stored
 
 
-def find(network: Network, indexed: int, farmer_id: int | None = None,
+def find(network: Network, indexed: int, closed: int, farmer_id: int | None = None,
          grace_ledgers: int = DEFAULT_GRACE_LEDGERS) -> list[Found]:
-    """Every mismatch between pool records and the chain record up to ledger `indexed`."""
-    params = {"indexed": indexed, "recorded_before": indexed - grace_ledgers, "closed": open_block(),
+    """Every mismatch between pool records and the chain record up to ledger `indexed`, where
+    every block below `closed` has closed."""
+    params = {"indexed": indexed, "recorded_before": indexed - grace_ledgers, "closed": closed,
               "farmer": farmer_id, "kale": network.kale_asset}
     found = []
     for sql in CHECKS.values():
@@ -216,10 +236,10 @@ def find(network: Network, indexed: int, farmer_id: int | None = None,
     return found
 
 
-def expired_pails(client: ChainClient, indexed: int, farmer_id: int | None = None) -> list[Found]:
-    """Pails neither harvested nor compensated that are gone from the chain (only concluded when
-    the chain record covers the ledger the RPC answered at, so a fresh harvest is not mistaken)."""
-    rows = database.execute_sql(_UNSETTLED_PAILS, {"closed": open_block(), "farmer": farmer_id}).fetchall()
+def expired_pails(client: ChainClient, indexed: int, closed: int, farmer_id: int | None = None) -> list[Found]:
+    """Pails of closed blocks neither harvested nor compensated that are gone from the chain (only
+    concluded when the record covers the ledger the RPC answered at: a fresh harvest is no expiry)."""
+    rows = database.execute_sql(_UNSETTLED_PAILS, {"closed": closed, "farmer": farmer_id}).fetchall()
     if not rows:
         return []
     network = client.network
@@ -242,14 +262,19 @@ def expired_pails(client: ChainClient, indexed: int, farmer_id: int | None = Non
 def reconcile(network: Network, farmer_id: int | None = None, client: ChainClient | None = None,
               grace_ledgers: int = DEFAULT_GRACE_LEDGERS, scope: str = "pool") -> list[Discrepancy]:
     """Match pool records with the chain record (and, given a client, look for expired pails);
-    store and return the discrepancies found for the first time."""
+    store and return the discrepancies found for the first time. A reconciliation of every
+    farmer records the ledger it covered (`indexer_cursor.reconciled_ledger`)."""
     indexed = indexed_ledger(scope)
     if indexed is None:
         return []
-    found = find(network, indexed, farmer_id, grace_ledgers)
+    closed = open_block(client, indexed)
+    found = find(network, indexed, closed, farmer_id, grace_ledgers)
     if client is not None:
-        found += expired_pails(client, indexed, farmer_id)
-    return record(found)
+        found += expired_pails(client, indexed, closed, farmer_id)
+    new = record(found)
+    if farmer_id is None:
+        IndexerCursor.update(reconciled_ledger=indexed).where(IndexerCursor.scope == scope).execute()
+    return new
 
 
 def check_ledgers(scope: str = "pool") -> list[Discrepancy]:
@@ -299,24 +324,3 @@ _MOVEMENT_SUMS = """
         SELECT from_address, -amount FROM chain_kale_movements
         WHERE from_address = ANY(%(addresses)s) AND ledger <= %(indexed)s) AS moves
     GROUP BY address"""
-
-
-def settlement_gate(network: Network, scope: str = "pool") -> Callable[[Farmer], str | None]:
-    """A settlement gate for jobs.settlement.Settler: a farmer waits while the chain record does
-    not yet cover its last transaction, or while a discrepancy concerns it (reconciled afresh
-    for that farmer first). The gate answers a reason, or None to go ahead."""
-
-    def gate(farmer: Farmer) -> str | None:
-        indexed = indexed_ledger(scope)
-        if indexed is None:
-            return "the indexer has no chain record yet; settlements wait for it"
-        last = database.execute_sql("SELECT max(ledger) FROM tx_intents WHERE farmer_id = %s",
-                                    (farmer.id,)).fetchone()[0]
-        if last is not None and last > indexed:
-            return f"the chain record reaches ledger {indexed}; this farmer's last transaction is in {last}"
-        reconcile(network, farmer.id, grace_ledgers=0, scope=scope)
-        kinds = sorted({d.kind for d in Discrepancy.select(Discrepancy.kind).where(
-            Discrepancy.farmer_id == farmer.id, Discrepancy.resolved_at.is_null())})
-        return f"unresolved discrepancies concern this farmer: {', '.join(kinds)}" if kinds else None
-
-    return gate

@@ -3,6 +3,7 @@ the chain and the pooler agents' JSON event logs."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -155,7 +156,13 @@ class RunState:
         stakes = {(p.farmer_id, p.block_index): p.amount for p in plantings}
         minted = sum(h.reward + stakes.get((h.farmer_id, h.block_index), 0) for h in harvests)
         settlements = Settlement.select().where(Settlement.status == "done").count()
-        audit = subprocess.run([sys.executable, str(MANAGE), "audit"], capture_output=True, text=True)
+        audit = subprocess.run([sys.executable, str(MANAGE), "audit"], capture_output=True, text=True,
+                               env={**os.environ, "KALEPOOL_RPC_URL": self.client_settings.rpc_url,
+                                    "DATABASE_URL": self.client_settings.database_url,
+                                    "KALEPOOL_STATE_DIR": str(self.client_settings.state_dir)})
+        if audit.returncode != 0:
+            print(f"audit failed (exit {audit.returncode}):\n{audit.stdout[-2000:]}{audit.stderr[-2000:]}",
+                  file=sys.stderr)
         summary = {
             "blocks": len(indexes), "farmers": len(self.demo.farmers), "planted": plantings.count(),
             "worked": worked, "harvested": len(harvests), "settlements": settlements,

@@ -3,62 +3,16 @@ pool has no discrepancy; each kind of corrupted record is reported with both sid
 and holds back that farmer's settlement until it is resolved."""
 from __future__ import annotations
 
-import pytest
 from peewee import fn
 
-from db.attempts import TxAttempt
-from db.chain_models import ChainKaleMovement, ChainTransaction, Discrepancy
-from db.models import Compensation, Harvest, Payout, Planting, TxIntent, Work
-from indexer.reconcile import check_balances, reconcile, settlement_gate
-from tests.indexer_history import KALE, history, ingest  # noqa: F401
+from db.chain_models import ChainKaleMovement, ChainTransaction, Discrepancy, settlement_blocker
+from db.models import Compensation, Payout, Planting, TxIntent
+from indexer.reconcile import check_balances, reconcile
+from tests.indexer_history import KALE, corrupt, history, intent, pool  # noqa: F401
 
 
 def chain(history, label: str) -> ChainTransaction:
     return ChainTransaction.get_by_id(history.hashes[label])
-
-
-def intent(farmer, key: str, action: str, hashes: list[str], status: str = "success", **fields) -> TxIntent:
-    row = TxIntent.create(idempotency_key=key, action=action, farmer=farmer.id, source=farmer.custodial_address,
-                          tx_hash=hashes[-1], status=status, attempts=len(hashes), **fields)
-    for number, tx_hash in enumerate(hashes, 1):
-        TxAttempt.create(intent=row.id, attempt=number, source=farmer.custodial_address, sequence=number,
-                         max_time=0, fee=100, tx_hash=tx_hash, envelope_xdr="AAAA")
-    return row
-
-
-@pytest.fixture
-def pool(db, rows, history):
-    """Farmers a and b with the records an honest pool keeps of the history, indexed."""
-    pooler = rows.pooler(payout_address=history.address("pooler"))
-    a = rows.farmer(pooler=pooler, custodial_address=history.address("a"), payout_address=history.address("payee"))
-    b = rows.farmer(pooler=pooler, custodial_address=history.address("b"))
-    ingest(history, scope="pool")
-    for farmer, label in ((a, "plant_a"), (a, "plant_a_3"), (b, "plant_b_zero"), (b, "plant_b_zero_2")):
-        c = chain(history, label)
-        Planting.create(farmer=farmer.id, pooler=pooler.id, block_index=c.block_index, amount=c.stake,
-                        tx_hash=c.hash, ledger=c.ledger)
-        intent(farmer, f"plant:{farmer.id}:{c.block_index}", "plant", [c.hash], block_index=c.block_index,
-               ledger=c.ledger)
-    for farmer, label in ((a, "work_a"), (b, "work_b"), (b, "work_b_2")):
-        c = chain(history, label)
-        Work.create(farmer=farmer.id, pooler=pooler.id, block_index=c.block_index, hash=bytes.fromhex(c.work_hash),
-                    nonce=c.nonce, zeros=c.zeros, gap=c.gap, tx_hash=c.hash)
-    for farmer, label in ((a, "harvest_a"), (b, "harvest_b_zero")):
-        c = chain(history, label)
-        Harvest.create(farmer=farmer.id, block_index=c.block_index, reward=c.reward, tx_hash=c.hash, ledger=c.ledger)
-    payout = chain(history, "payout_a")
-    for asset, amount in (("KALE", 3 * KALE), ("XLM", 15_000_000)):
-        Payout.create(farmer=a.id, recipient="farmer", destination=history.address("payee"), asset=asset,
-                      amount=amount, status="confirmed", tx_hash=payout.hash, ledger=payout.ledger)
-    return {"a": a, "b": b, "pooler": pooler}
-
-
-def corrupt(sql: str, *params) -> None:
-    """Change an append-only pool record behind the pool's back (triggers off for this statement)."""
-    database = Planting._meta.database
-    with database.atomic():
-        database.execute_sql("SET LOCAL session_replication_role = replica")
-        database.execute_sql(sql, params)
 
 
 def kinds(**where) -> list[str]:
@@ -138,18 +92,22 @@ def test_finding_the_same_mismatch_again_stores_it_once(pool, history):
 
 
 def test_an_open_discrepancy_holds_back_that_farmers_settlement_until_resolved(pool, history):
-    gate = settlement_gate(history.network)
-    assert gate(pool["a"]) is None
+    reconcile(history.network, grace_ledgers=0)
+    assert settlement_blocker(pool["a"].id) is None
     corrupt("UPDATE harvests SET reward = reward - 1 WHERE farmer_id = %s", pool["a"].id)
-    assert "harvest_mismatch" in gate(pool["a"])
-    assert gate(pool["b"]) is None
+    reconcile(history.network, grace_ledgers=0)
+    assert "harvest_mismatch" in settlement_blocker(pool["a"].id)
+    assert settlement_blocker(pool["b"].id) is None
     Discrepancy.update(resolved_at=fn.now(), resolution="checked by hand").execute()
-    assert gate(pool["a"]) is None
+    assert settlement_blocker(pool["a"].id) is None
 
 
-def test_the_gate_waits_while_the_chain_record_is_behind_the_farmers_transactions(pool, history):
-    TxIntent.update(ledger=history.devnet.latest_ledger() + 10).where(TxIntent.farmer == pool["a"].id).execute()
-    assert "chain record reaches ledger" in settlement_gate(history.network)(pool["a"])
+def test_a_settlement_waits_until_reconciliation_covers_the_farmers_last_transaction(pool, history):
+    assert "reconciled up to ledger None" in settlement_blocker(pool["a"].id)
+    reconcile(history.network, grace_ledgers=0)
+    assert settlement_blocker(pool["a"].id) is None
+    TxIntent.update(ledger=history.devnet.latest_ledger() + 1).where(TxIntent.farmer == pool["a"].id).execute()
+    assert "this farmer's last transaction is in ledger" in settlement_blocker(pool["a"].id)
 
 
 def test_each_wallet_balance_equals_the_sum_of_its_indexed_kale_movements(pool, history):

@@ -14,7 +14,7 @@ from stellar_sdk import Asset, Payment
 from db.chain_models import IndexerCursor
 from db.connection import init_database
 from db.migrate import migrate
-from tests.indexer_history import _envelope, build_history, dump_chain_tables, send_in_one_ledger
+from tests.indexer_history import envelope, build_history, dump_chain_tables, send_in_one_ledger
 
 ROOT = Path(__file__).resolve().parents[1]
 PAYMENT_LEDGERS = 60
@@ -24,7 +24,7 @@ KILLS = 6
 def add_payments(history) -> None:
     """Small KALE transfers from two accounts in each of many ledgers, after the farming history."""
     kale = Asset(history.network.kale_asset_code, history.network.kale_asset_issuer)
-    envelopes = [[_envelope(history.devnet, history.accounts[sender], [Payment(history.address(receiver), kale,
+    envelopes = [[envelope(history.devnet, history.accounts[sender], [Payment(history.address(receiver), kale,
                                                                                  "0.0000001")], offset, prepare=False)
                   for offset in range(PAYMENT_LEDGERS)] for sender, receiver in (("a", "payee"), ("payee", "a"))]
     for pair in zip(*envelopes):

@@ -1,0 +1,55 @@
+"""With the indexer following the devnet (reconciling each closed block), a pool record
+corrupted after the fact (a harvest reward one stroop off) is reported as a discrepancy with
+both sides, and the farmer's exit is not paid."""
+from __future__ import annotations
+
+import threading
+import time
+
+from db.chain_models import Discrepancy
+from db.models import Farmer, Harvest, Payout, Settlement
+from indexer.cli import Watch
+from indexer.ingest import Indexer, open_cursor
+from indexer.source import RpcSource
+from tests.indexer_history import corrupt
+
+
+def test_a_corrupted_harvest_record_holds_back_that_farmers_exit_payout(pool_harness):
+    network = pool_harness.settings.network
+    open_cursor("pool", pool_harness.devnet.latest_ledger())
+    indexer = Indexer(RpcSource(network.rpc_url), network, "pool", poll_interval=0.05,
+                      after_store=Watch(network, "pool"))
+    stop = threading.Event()
+    follower = threading.Thread(target=indexer.run, kwargs={"stop": stop})
+    follower.start()
+    try:
+        pooler = pool_harness.new_pooler()
+        farmer = pool_harness.new_farmer(pooler)
+        pool_harness.new_farmer(pooler)  # stays, so the pool keeps opening blocks
+        pool_harness.plant_and_work(pooler)
+        assert pool_harness.api("POST", "/farmers/me/exit", token=farmer.token, json={}).status_code == 202
+        pool_harness.wait_until_block_can_open()
+        pool_harness.plant(pooler)
+        pool_harness.pool.harvester.run_pass()
+        pool_harness.resolve_all()
+        assert Harvest.select().where(Harvest.farmer == farmer.id).count() == 1
+        corrupt("UPDATE harvests SET reward = reward + 1 WHERE farmer_id = %s", farmer.id)
+        pool_harness.wait_until_block_can_open()
+        pool_harness.plant(pooler)  # a block closes: the indexer reconciles
+
+        deadline = time.monotonic() + 30
+        while not Discrepancy.select().where(Discrepancy.farmer_id == farmer.id).exists():
+            assert time.monotonic() < deadline, "no discrepancy reported"
+            time.sleep(0.1)
+        [found] = Discrepancy.select().where(Discrepancy.farmer_id == farmer.id)
+        assert found.kind == "harvest_mismatch"
+        assert found.pool_side["reward"] == found.chain_side["reward"] + 1
+        for _ in range(3):
+            pool_harness.pool.settler.run_pass()
+            pool_harness.resolve_all()
+        assert "discrepanc" in pool_harness.pool.settler.waiting_for(Farmer.get_by_id(farmer.id))
+        assert Farmer.get_by_id(farmer.id).status == "leaving"
+        assert Settlement.select().count() == 0 and Payout.select().count() == 0
+    finally:
+        stop.set()
+        follower.join(30)
