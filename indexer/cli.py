@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import click
+from peewee import fn
 
 from chain.rpc import ChainClient, RpcUnavailable
 from config import Network, load_settings
@@ -141,15 +142,28 @@ def _print_statement(item: dict[str, Any]) -> None:
 @click.option("--from-ledger", type=click.IntRange(1), help="Statements from this ledger on.")
 @click.option("--to-ledger", type=click.IntRange(1), help="Statements up to this ledger.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document instead of text.")
-def audit(farmer_id: int | None, from_ledger: int | None, to_ledger: int | None, as_json: bool) -> None:
+@click.option("--resolve", "resolve_id", type=click.IntRange(1), metavar="ID",
+              help="Mark discrepancy ID resolved (with --note saying how), instead of auditing.")
+@click.option("--note", help="How the discrepancy was resolved (with --resolve).")
+def audit(farmer_id: int | None, from_ledger: int | None, to_ledger: int | None, as_json: bool,
+          resolve_id: int | None, note: str | None) -> None:
     """Reconcile pool records with the chain record; print discrepancies and per-farmer
     statements recomputed from chain rows alone. Exit status 1 when discrepancies are open."""
     if from_ledger and to_ledger and from_ledger > to_ledger:
-        raise click.BadParameter("--from-ledger must not be after --to-ledger")
+        raise click.BadParameter("must not be after --to-ledger", param_hint="--from-ledger")
+    if (resolve_id is not None) != bool(note and note.strip()):
+        raise click.BadParameter("--resolve ID and --note TEXT go together", param_hint="--resolve")
     settings = load_settings()
     open_database(settings)
+    if resolve_id is not None:
+        resolved = (Discrepancy.update(resolved_at=fn.now(), resolution=note.strip())
+                    .where(Discrepancy.id == resolve_id, Discrepancy.resolved_at.is_null()).execute())
+        if not resolved:
+            raise click.BadParameter(f"no open discrepancy with id {resolve_id}", param_hint="--resolve")
+        click.echo(f"discrepancy {resolve_id} resolved: {note.strip()}")
+        return
     if farmer_id is not None and Farmer.get_or_none(Farmer.id == farmer_id) is None:
-        raise click.ClickException(f"no farmer with id {farmer_id}")
+        raise click.BadParameter(f"no farmer with id {farmer_id}", param_hint="--farmer")
     cursor = IndexerCursor.get_or_none(IndexerCursor.scope == "pool")
     if cursor is None:
         raise click.ClickException("no chain record yet: run `manage.py indexer` first")

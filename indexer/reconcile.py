@@ -4,7 +4,8 @@ settlement) matched with the chain's own record, and every mismatch stored as a 
 The chain is the truth; a mismatch is an alarm (an ERROR log line, the open-discrepancy
 count, the audit API), never silently fixed. A record is checked only once the chain
 record covers it: pool records that name a ledger, once the cursor has passed it; chain
-rows the pool should have recorded, `grace_ledgers` after they landed; works, once their
+rows the pool should have recorded, unless they belong to an intent the outbox is still
+resolving (it records the result in the transaction that resolves it); works, once their
 block has closed. Discrepancies are keyed by a fingerprint, so finding one again adds nothing.
 """
 from __future__ import annotations
@@ -26,15 +27,19 @@ from indexer.ingest import ledger_problems
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GRACE_LEDGERS = 60  # about one block: time for the outbox to record what it sent
+MAX_LEDGER_KEYS = 200  # per getLedgerEntries call
 OPEN_BLOCK_LOOKBACK = 3  # blocks the farm may be ahead of the record for open_block to ask the RPC
 
 # Each check yields (kind, farmer_id, block_index, detail, pool_side, chain_side) rows. Parameters:
-# indexed (cursor), recorded_before (indexed - grace), closed (blocks below it are closed),
+# indexed (cursor), closed (blocks below it are closed),
 # farmer (a farmer id or NULL for all), kale (the KALE asset as CODE:ISSUER).
 _CHAIN_PLANT = ("c.kind = 'plant' AND c.successful AND c.farmer = f.custodial_address "
                 "AND c.block_index = {record}.block_index")
 _FARMER = "(%(farmer)s::bigint IS NULL OR f.id = %(farmer)s::bigint)"
+# the chain row is a transaction of an intent the outbox has not resolved (and recorded) yet
+_IN_FLIGHT = """c.hash IN (SELECT tx_hash FROM tx_intents WHERE status IN ('new', 'submitted')
+                           UNION SELECT a.tx_hash FROM tx_attempts a JOIN tx_intents i ON i.id = a.intent_id
+                           WHERE i.status IN ('new', 'submitted'))"""
 
 CHECKS: dict[str, str] = {
     "planting": f"""
@@ -51,7 +56,7 @@ CHECKS: dict[str, str] = {
         SELECT 'plant_not_recorded', f.id, c.block_index, c.hash, NULL::json,
                json_build_object('tx_hash', c.hash, 'stake', c.stake, 'ledger', c.ledger)
         FROM chain_transactions c JOIN farmers f ON f.custodial_address = c.farmer
-        WHERE c.kind = 'plant' AND c.successful AND c.ledger <= %(recorded_before)s AND {_FARMER}
+        WHERE c.kind = 'plant' AND c.successful AND {_FARMER} AND NOT {_IN_FLIGHT}
           AND NOT EXISTS (SELECT 1 FROM plantings p WHERE p.farmer_id = f.id AND p.block_index = c.block_index)""",
     "work": f"""
         SELECT CASE WHEN b.hash IS NULL THEN 'work_not_on_chain' ELSE 'work_mismatch' END,
@@ -83,7 +88,7 @@ CHECKS: dict[str, str] = {
         SELECT 'harvest_not_recorded', f.id, c.block_index, c.hash, NULL::json,
                json_build_object('tx_hash', c.hash, 'reward', c.reward, 'ledger', c.ledger)
         FROM chain_transactions c JOIN farmers f ON f.custodial_address = c.farmer
-        WHERE c.kind = 'harvest' AND c.successful AND c.ledger <= %(recorded_before)s AND {_FARMER}
+        WHERE c.kind = 'harvest' AND c.successful AND {_FARMER} AND NOT {_IN_FLIGHT}
           AND NOT EXISTS (SELECT 1 FROM harvests h WHERE h.farmer_id = f.id AND h.block_index = c.block_index)""",
     "compensation": f"""
         SELECT 'compensation_mismatch', f.id, cp.block_index, 'compensation ' || cp.id,
@@ -223,17 +228,26 @@ def open_block(client: ChainClient | None = None, indexed: int | None = None) ->
     return stored
 
 
-def find(network: Network, indexed: int, closed: int, farmer_id: int | None = None,
-         grace_ledgers: int = DEFAULT_GRACE_LEDGERS) -> list[Found]:
+def find(network: Network, indexed: int, closed: int, farmer_id: int | None = None) -> list[Found]:
     """Every mismatch between pool records and the chain record up to ledger `indexed`, where
     every block below `closed` has closed."""
-    params = {"indexed": indexed, "recorded_before": indexed - grace_ledgers, "closed": closed,
-              "farmer": farmer_id, "kale": network.kale_asset}
+    params = {"indexed": indexed, "closed": closed, "farmer": farmer_id, "kale": network.kale_asset}
     found = []
     for sql in CHECKS.values():
         for kind, farmer, block, detail, pool_side, chain_side in database.execute_sql(sql, params):
             found.append(Found(kind, farmer, block, detail, pool_side, chain_side))
     return found
+
+
+def _entries(client: ChainClient, keys: list[xdr.LedgerKey]) -> tuple[dict[str, Any], int]:
+    """getLedgerEntries for any number of keys: the entries by key XDR, and the latest ledger
+    the RPC answered at (the state they show)."""
+    found, answered_at = {}, 0
+    for offset in range(0, len(keys), MAX_LEDGER_KEYS):
+        response = client.server.get_ledger_entries(keys[offset:offset + MAX_LEDGER_KEYS])
+        found.update((entry.key, entry) for entry in response.entries or [])
+        answered_at = max(answered_at, response.latest_ledger)
+    return found, answered_at
 
 
 def expired_pails(client: ChainClient, indexed: int, closed: int, farmer_id: int | None = None) -> list[Found]:
@@ -242,15 +256,9 @@ def expired_pails(client: ChainClient, indexed: int, closed: int, farmer_id: int
     rows = database.execute_sql(_UNSETTLED_PAILS, {"closed": closed, "farmer": farmer_id}).fetchall()
     if not rows:
         return []
-    network = client.network
-    keys = {storage.pail_ledger_key(network.farm_contract, address, block).to_xdr(): (address, block)
-            for _, address, block, *_ in rows}
-    present, answered_at = set(), 0
-    key_list = list(keys)
-    for offset in range(0, len(key_list), 200):
-        response = client.server.get_ledger_entries([xdr.LedgerKey.from_xdr(k) for k in key_list[offset:offset + 200]])
-        present.update(keys[entry.key] for entry in response.entries or [])
-        answered_at = max(answered_at, response.latest_ledger)
+    keys = [storage.pail_ledger_key(client.network.farm_contract, address, block) for _, address, block, *_ in rows]
+    entries, answered_at = _entries(client, keys)
+    present = {(row[1], row[2]) for row, key in zip(rows, keys) if key.to_xdr() in entries}
     if answered_at > indexed:
         return []
     return [Found("pail_expired", farmer, block, plant_hash,
@@ -260,7 +268,7 @@ def expired_pails(client: ChainClient, indexed: int, closed: int, farmer_id: int
 
 
 def reconcile(network: Network, farmer_id: int | None = None, client: ChainClient | None = None,
-              grace_ledgers: int = DEFAULT_GRACE_LEDGERS, scope: str = "pool") -> list[Discrepancy]:
+              scope: str = "pool") -> list[Discrepancy]:
     """Match pool records with the chain record (and, given a client, look for expired pails);
     store and return the discrepancies found for the first time. A reconciliation of every
     farmer records the ledger it covered (`indexer_cursor.reconciled_ledger`)."""
@@ -268,7 +276,7 @@ def reconcile(network: Network, farmer_id: int | None = None, client: ChainClien
     if indexed is None:
         return []
     closed = open_block(client, indexed)
-    found = find(network, indexed, closed, farmer_id, grace_ledgers)
+    found = find(network, indexed, closed, farmer_id)
     if client is not None:
         found += expired_pails(client, indexed, closed, farmer_id)
     new = record(found)
@@ -291,21 +299,16 @@ def check_balances(client: ChainClient, scope: str = "pool") -> list[Discrepancy
     indexed = indexed_ledger(scope)
     if indexed is None:
         return []
-    farmers = {client.kale_trustline_key(f.custodial_address).to_xdr(): f for f in Farmer.select()}
-    on_chain: dict[str, tuple[int, int]] = {}
-    answered_at = 0
-    keys = list(farmers)
-    for offset in range(0, len(keys), 200):
-        response = client.server.get_ledger_entries([xdr.LedgerKey.from_xdr(k) for k in keys[offset:offset + 200]])
-        answered_at = max(answered_at, response.latest_ledger)
-        for entry in response.entries or []:
-            line = xdr.LedgerEntryData.from_xdr(entry.xdr).trust_line
-            on_chain[entry.key] = (line.balance.int64, entry.last_modified_ledger)
-    addresses = [f.custodial_address for f in farmers.values()]
+    farmers = list(Farmer.select())
+    keys = [client.kale_trustline_key(f.custodial_address) for f in farmers]
+    entries, answered_at = _entries(client, keys)
+    addresses = [f.custodial_address for f in farmers]
     sums = dict(database.execute_sql(_MOVEMENT_SUMS, {"addresses": addresses, "indexed": indexed}).fetchall())
     found = []
-    for key, farmer in farmers.items():
-        balance, modified = on_chain.get(key, (None, answered_at))
+    for key, farmer in zip(keys, farmers):
+        entry = entries.get(key.to_xdr())
+        balance = None if entry is None else xdr.LedgerEntryData.from_xdr(entry.xdr).trust_line.balance.int64
+        modified = answered_at if entry is None else entry.last_modified_ledger
         if modified > indexed:
             continue
         indexed_sum = int(sums.get(farmer.custodial_address, 0))

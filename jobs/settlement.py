@@ -18,7 +18,7 @@ from stellar_sdk.soroban_rpc import GetTransactionResponse
 
 from chain.rpc import ChainClient
 from chain.transactions import build_classic
-from db.chain_models import Discrepancy
+from db.chain_models import settlement_blocker
 from db.connection import database
 from db.models import (BalanceEntry, Compensation, Farmer, Harvest, Payout, Planting, Pooler,
                        Settlement, TxIntent, Work)
@@ -43,7 +43,8 @@ def payout_key(settlement_id: int) -> str:
 
 @dataclass
 class Settler:
-    """Settles leaving farmers through the outbox; never while a discrepancy concerns them."""
+    """Settles leaving farmers through the outbox; never while a discrepancy concerns them or
+    before the chain record has been reconciled past their last transaction."""
 
     client: ChainClient
     outbox: Outbox
@@ -87,11 +88,7 @@ class Settler:
                         and (farmer.custodial_address, planting.block_index) not in pails)
                 if not gone:
                     return f"block {planting.block_index} is not harvested yet"
-        open_discrepancies = Discrepancy.select().where(Discrepancy.farmer == farmer.id,
-                                                        Discrepancy.resolved_at.is_null()).count()
-        if open_discrepancies:
-            return f"{open_discrepancies} unresolved discrepancy(ies) between the pool and the chain"
-        return None
+        return settlement_blocker(farmer.id)
 
     def _create(self, farmer: Farmer) -> Settlement:
         pooler = Pooler.get_by_id(farmer.pooler_id)

@@ -9,7 +9,11 @@ of it, and `corrupt` changes one behind the pool's back.
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from stellar_sdk import Asset, Keypair, Payment, TransactionBuilder, xdr
@@ -27,6 +31,7 @@ from indexer.ingest import Indexer, open_cursor
 from indexer.source import RpcSource
 from tests.fixtures.devnet import Devnet, new_funded_farmer, send_and_wait
 
+ROOT = Path(__file__).resolve().parents[1]
 KALE = 10_000_000
 WHALE_STAKE = 1_000_000 * KALE
 LEDGERS_PER_BLOCK = 61  # 5 s ledgers: a block lasts 300 s
@@ -238,3 +243,15 @@ def corrupt(sql: str, *params) -> None:
     with database.atomic():
         database.execute_sql("SET LOCAL session_replication_role = replica")
         database.execute_sql(sql, params)
+
+
+def pool_env(database: str, rpc_url: str) -> dict[str, str]:
+    """The environment of a `manage.py` command of a devnet pool on `database` and `rpc_url`."""
+    return {**os.environ, "DATABASE_URL": database, "KALEPOOL_RPC_URL": rpc_url, "KALEPOOL_NETWORK": "devnet",
+            "KALEPOOL_LOG_LEVEL": "warning"}
+
+
+def manage(*args: str, database: str, rpc_url: str) -> subprocess.CompletedProcess:
+    """Run `manage.py args...` to completion."""
+    return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=pool_env(database, rpc_url),
+                          capture_output=True, text=True, timeout=120)

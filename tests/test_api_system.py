@@ -36,6 +36,14 @@ def test_metrics_count_requests_and_report_pool_state(client, farmer):
     assert 'kalepool_farmers{status="awaiting_funding"} 1.0' in text
 
 
+def test_an_open_discrepancy_raises_the_alarm_metric(client, farmer):
+    from db.chain_models import Discrepancy
+
+    Discrepancy.create(fingerprint="test", kind="reward_mismatch", farmer=farmer.id, block_index=3)
+    text = client.get("/api/v1/metrics").get_data(as_text=True)
+    assert 'kalepool_discrepancies_open{kind="reward_mismatch"} 1.0' in text
+
+
 @pytest.fixture
 def strict_client(db, api_settings):
     import dataclasses

@@ -38,6 +38,6 @@ def test_a_worked_pail_evicted_before_its_harvest_is_reported_as_expired(db, row
     Work.create(farmer=row.id, pooler=row.pooler_id, block_index=index, hash=digest, nonce=nonce, zeros=1,
                 gap=1)
 
-    [found] = reconcile(network, client=ChainClient(network), grace_ledgers=0)
+    [found] = reconcile(network, client=ChainClient(network))
     assert (found.kind, found.farmer_id, found.block_index) == ("pail_expired", row.id, index)
     assert found.chain_side == {"plant_tx": plant_hash, "stake": KALE, "worked": True, "pail": "gone"}

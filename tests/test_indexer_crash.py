@@ -7,16 +7,14 @@ import random
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 from stellar_sdk import Asset, Payment
 
 from db.chain_models import IndexerCursor
 from db.connection import init_database
 from db.migrate import migrate
-from tests.indexer_history import envelope, build_history, dump_chain_tables, send_in_one_ledger
+from tests.indexer_history import ROOT, build_history, dump_chain_tables, envelope, pool_env, send_in_one_ledger
 
-ROOT = Path(__file__).resolve().parents[1]
 PAYMENT_LEDGERS = 60
 KILLS = 6
 
@@ -32,11 +30,10 @@ def add_payments(history) -> None:
 
 
 def indexer(database: str, rpc_url: str, until: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": database, "KALEPOOL_RPC_URL": rpc_url, "KALEPOOL_NETWORK": "devnet",
-           "KALEPOOL_LOG_LEVEL": "warning"}
     return subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "indexer", "--scope", "all",
                              "--start-ledger", "1", "--until-ledger", str(until), "--batch-ledgers", "1"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            cwd=ROOT, env=pool_env(database, rpc_url), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
 
 
 def test_kill_9_at_random_points_gives_the_same_tables_as_a_clean_run(db, postgres, create_database,

@@ -2,26 +2,12 @@
 a message saying what to do, and an operator can backfill the record from an earlier ledger."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from db.chain_models import ChainLedger, IndexerCursor
 from indexer.ingest import Indexer, open_cursor
 from indexer.source import RetentionExceeded, RpcSource
-from tests.indexer_history import network_of
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def manage(*args: str, database: str, rpc_url: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": database, "KALEPOOL_RPC_URL": rpc_url, "KALEPOOL_NETWORK": "devnet"}
-    return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
-
+from tests.indexer_history import manage, network_of
 
 def test_a_cursor_older_than_the_retention_window_stops_the_indexer_and_stores_nothing(db, devnet_factory):
     node = devnet_factory(retention=20)

@@ -3,10 +3,12 @@ from db.models import Farmer, Settlement, TxIntent
 
 
 def settle(pool_harness, farmer, rounds: int = 20) -> None:
-    """Run harvest and settlement passes (what the scheduler does) until the farmer departs."""
+    """Run harvest, indexer and settlement passes (what the scheduler and the indexer do) until
+    the farmer departs."""
     for _ in range(rounds):
         pool_harness.pool.harvester.run_pass()
         pool_harness.resolve_all()
+        pool_harness.index_and_reconcile()
         pool_harness.pool.settler.run_pass()
         pool_harness.resolve_all()
         if Farmer.get_by_id(farmer.id).status == "departed":

@@ -41,6 +41,13 @@ class PoolCollector(Collector):
                 "SELECT action, status, count(*) FROM tx_intents GROUP BY action, status"):
             intents.add_metric([action, status], count)
         yield intents
+        discrepancies = GaugeMetricFamily("kalepool_discrepancies_open",
+                                          "Unresolved discrepancies between pool records and the chain (alarm > 0)",
+                                          labels=["kind"])
+        for kind, count in database.execute_sql(
+                "SELECT kind, count(*) FROM discrepancies WHERE resolved_at IS NULL GROUP BY kind"):
+            discrepancies.add_metric([kind], count)
+        yield discrepancies
 
 
 def observe(method: str, endpoint: str, status: int, seconds: float) -> None:
