@@ -9,6 +9,7 @@ from peewee import (BigAutoField, BigIntegerField, BooleanField, ForeignKeyField
                     TextField, fn)
 from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
+from db.connection import database
 from db.models import AmountField, BaseModel, Farmer, TxIntent
 
 SCOPES = ("pool", "all")
@@ -129,3 +130,11 @@ def settlement_blocker(farmer_id: int, scope: str = "pool") -> str | None:
 
 
 CHAIN_MODELS = (IndexerCursor, ChainLedger, ChainTransaction, ChainKaleMovement, Discrepancy)
+
+
+def newest_planted_block() -> int:
+    """The newest block a plant in the chain record went into (0 before any): every block below
+    it had closed by the last stored ledger."""
+    row = database.execute_sql("SELECT max(block_index) FROM chain_transactions "
+                               "WHERE kind = 'plant' AND successful").fetchone()
+    return row[0] if row and row[0] is not None else 0

@@ -19,7 +19,7 @@ from db.models import Farmer
 from indexer.ingest import Batch, Indexer, IndexerError, open_cursor
 from indexer.reconcile import check_balances, check_ledgers, open_block, reconcile
 from indexer.source import RetentionExceeded, RpcError, RpcSource
-from indexer.statement import statement
+from db.chain_statement import statement
 
 log = logging.getLogger(__name__)
 

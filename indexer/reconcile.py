@@ -20,7 +20,7 @@ from stellar_sdk import xdr
 from chain import storage
 from chain.rpc import ChainClient
 from config import Network
-from db.chain_models import ChainLedger, Discrepancy, IndexerCursor
+from db.chain_models import ChainLedger, Discrepancy, IndexerCursor, newest_planted_block
 from db.connection import database
 from db.models import Farmer
 from indexer.ingest import ledger_problems
@@ -211,9 +211,7 @@ def open_block(client: ChainClient | None = None, indexed: int | None = None) ->
     farm opened since are counted once the record covers the ledger that opened them (a
     Block's timestamp is the close time of that ledger).
     """
-    row = database.execute_sql("SELECT max(block_index) FROM chain_transactions "
-                               "WHERE kind = 'plant' AND successful").fetchone()
-    stored = row[0] if row and row[0] is not None else 0
+    stored = newest_planted_block()
     if client is None or indexed is None:
         return stored
     covered = ChainLedger.get_or_none(ChainLedger.sequence == indexed)

@@ -128,8 +128,11 @@ class RunState:
         if self.exit_requested or not self.run_blocks():
             return
         farmer = self.demo.farmers[0]
-        response = requests.post(f"{self.api_url}/api/v1/farmers/me/exit", json={}, timeout=30,
-                                 headers={"Authorization": f"Bearer {farmer.token}"})
+        try:
+            response = requests.post(f"{self.api_url}/api/v1/farmers/me/exit", json={}, timeout=30,
+                                     headers={"Authorization": f"Bearer {farmer.token}"})
+        except requests.RequestException:
+            return  # the API is restarting; ask again on the next round
         self.exit_requested = response.status_code in (202, 409)
 
     def _blocks_settled(self) -> list[int]:

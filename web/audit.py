@@ -12,7 +12,7 @@ from flask import Blueprint, Response, jsonify
 from chain.kale import U32_MAX
 from db.chain_models import ChainTransaction, Discrepancy, open_discrepancies
 from db.models import Compensation, Farmer, Harvest, Planting, Work
-from indexer.statement import LEDGER_COLUMNS, kale_ledger, statement
+from db.chain_statement import LEDGER_COLUMNS, kale_ledger, statement
 from web.api import operation
 from web.auth import Principal
 from web.errors import ApiError

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from db.chain_models import newest_planted_block
 from db.connection import database
 from db.models import Farmer, Pooler
-from indexer.reconcile import open_block
 
 _BLOCKS = """
     SELECT p.block_index, p.stake, p.hash, p.ledger,
@@ -67,7 +67,7 @@ def kale_ledger(farmer: Farmer, from_ledger: int | None = None, to_ledger: int |
 def statement(farmer: Farmer, from_ledger: int | None = None, to_ledger: int | None = None) -> dict[str, Any]:
     """The farmer's statement from chain rows in [from_ledger, to_ledger] (everything by default)."""
     params = {"address": farmer.custodial_address, **_bounds(from_ledger, to_ledger)}
-    closed = open_block()
+    closed = newest_planted_block()
     blocks = []
     for (index, stake, plant_tx, plant_ledger, work_tx, zeros, gap, harvest_tx, reward, minted,
          harvest_ledger) in database.execute_sql(_BLOCKS, params):
