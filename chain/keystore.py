@@ -106,6 +106,7 @@ class Keystore:
     def __init__(self, backend: Backend, network_name: str):
         self.backend = backend
         self.service = f"kalepool-{network_name}"
+        self._keys: dict[str, bytes] = {}  # by id: a key id never changes its key
 
     @property
     def backend_name(self) -> str:
@@ -125,13 +126,16 @@ class Keystore:
         return self.backend.get_password(self.service, CURRENT)
 
     def get(self, key_id: str) -> bytes:
-        """The master key with this id."""
+        """The master key with this id (read from the keyring once per process)."""
+        if key_id in self._keys:
+            return self._keys[key_id]
         encoded = self.backend.get_password(self.service, key_id)
         if encoded is None:
             raise KeystoreError(f"master key {key_id} is not in {self.backend_name}")
         key = base64.b64decode(encoded)
         if len(key) != KEY_BYTES:
             raise KeystoreError(f"master key {key_id} in {self.backend_name} is malformed")
+        self._keys[key_id] = key
         return key
 
     def create(self) -> str:
@@ -151,6 +155,7 @@ class Keystore:
         if key_id == self.current_id():
             raise KeystoreError(f"master key {key_id} is current; it cannot be deleted")
         self.backend.delete_password(self.service, key_id)
+        self._keys.pop(key_id, None)
 
 
 def keystore_for(settings: Settings) -> Keystore:

@@ -26,6 +26,7 @@ from jobs.activation import activate_many
 from jobs.pool import Pool, build_pool
 
 STAKE_KALE = 100 * 10_000_000
+SETUP_THREADS = 128
 
 
 @click.command("plant")
@@ -90,10 +91,12 @@ def provision_farmers(pool: Pool, pooler: Pooler, count: int, devnet: LocalDevne
     sent in parallel through the outbox and confirmed together.
     """
     farmers = [_new_farmer(pool, pooler) for _ in range(count)]
+    with ThreadPoolExecutor(SETUP_THREADS) as waiting:  # each faucet call waits for its ledger
+        list(waiting.map(lambda f: devnet.fund(f.custodial_address), farmers))
     with ThreadPoolExecutor(workers) as executor:
-        list(executor.map(lambda f: devnet.fund(f.custodial_address), farmers))
         activate_many(pool, farmers, executor)
-        list(executor.map(lambda f: devnet.mint(f.custodial_address, kale), farmers))
+    with ThreadPoolExecutor(SETUP_THREADS) as waiting:
+        list(waiting.map(lambda f: devnet.mint(f.custodial_address, kale), farmers))
     return [Farmer.get_by_id(f.id) for f in farmers]
 
 
