@@ -49,32 +49,27 @@ class Settings:
         return dataclasses.replace(NETWORKS[self.network_name], rpc_url=self.rpc_url)
 
 
-def _int_in(low: int, high: int) -> Callable[[str, Any], int]:
-    def parse(label: str, raw: Any) -> int:
-        if isinstance(raw, bool):
-            raise ConfigError(f"{label}: must be an integer, got {raw!r}")
+def _in_range(convert: Callable[[str], Any], kind: str, low: Any, high: Any) -> Callable[[str, Any], Any]:
+    def parse(label: str, raw: Any) -> Any:
         try:
-            value = int(str(raw).strip().replace("_", ""), 10)
+            if isinstance(raw, bool):
+                raise ValueError
+            value = convert(str(raw).strip().replace("_", ""))
         except ValueError:
-            raise ConfigError(f"{label}: must be an integer, got {raw!r}") from None
+            raise ConfigError(f"{label}: must be {kind}, got {raw!r}") from None
         if not low <= value <= high:
             raise ConfigError(f"{label}: must be between {low} and {high}, got {value}")
         return value
 
     return parse
+
+
+def _int_in(low: int, high: int) -> Callable[[str, Any], int]:
+    return _in_range(lambda text: int(text, 10), "an integer", low, high)
 
 
 def _float_in(low: float, high: float) -> Callable[[str, Any], float]:
-    def parse(label: str, raw: Any) -> float:
-        try:
-            value = float(str(raw).strip())
-        except ValueError:
-            raise ConfigError(f"{label}: must be a number, got {raw!r}") from None
-        if not low <= value <= high:
-            raise ConfigError(f"{label}: must be between {low} and {high}, got {value}")
-        return value
-
-    return parse
+    return _in_range(float, "a number", low, high)
 
 
 def _bool(label: str, raw: Any) -> bool:

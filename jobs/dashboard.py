@@ -42,7 +42,7 @@ class FarmerLine:
 class RunState:
     """The run `up` is driving, refreshed once a second."""
 
-    demo: Demo
+    demo: Demo | None  # the devnet's demo population; None on testnet/mainnet
     api_url: str
     client_settings: Settings
     log_dir: Path
@@ -77,7 +77,7 @@ class RunState:
         if self.first_block is None:
             self.first_block = self.index + 1
         self._read_agent_events()
-        self.farmers = [self._farmer_line(f.id) for f in self.demo.farmers]
+        self.farmers = [self._farmer_line(f.id) for f in Farmer.select(Farmer.id).order_by(Farmer.id)]
         self.compensations = Compensation.select().count()
         self.discrepancies = _open_discrepancies()
 
@@ -125,7 +125,7 @@ class RunState:
 
     def exit_first_farmer_after_first_block(self) -> None:
         """Once the run's first block is closed, the first demo farmer asks to leave."""
-        if self.exit_requested or not self.run_blocks():
+        if self.exit_requested or self.demo is None or not self.run_blocks():
             return
         farmer = self.demo.farmers[0]
         try:
@@ -147,6 +147,8 @@ class RunState:
 
     def finished(self) -> bool:
         """N blocks planted, worked and harvested, and the exiting farmer has departed."""
+        if self.demo is None:
+            return False
         leaving = Farmer.get_by_id(self.demo.farmers[0].id)
         return len(self._blocks_settled()) >= (self.blocks or 0) and leaving.status == "departed"
 
@@ -167,7 +169,7 @@ class RunState:
             print(f"audit failed (exit {audit.returncode}):\n{audit.stdout[-2000:]}{audit.stderr[-2000:]}",
                   file=sys.stderr)
         summary = {
-            "blocks": len(indexes), "farmers": len(self.demo.farmers), "planted": plantings.count(),
+            "blocks": len(indexes), "farmers": Farmer.select().count(), "planted": plantings.count(),
             "worked": worked, "harvested": len(harvests), "settlements": settlements,
             "discrepancies": _open_discrepancies(), "kale_minted": minted,
             "hash_rate_mhs": round(self.hash_rate_mhs, 3),

@@ -24,7 +24,7 @@ import requests
 
 from chain.keystore import keystore_for
 from chain.local_devnet import LocalDevnet, free_port
-from config import load_settings
+from config import NETWORKS, load_settings
 from db.cluster import private_cluster
 from db.connection import init_database
 from db.migrate import migrate
@@ -47,35 +47,50 @@ LEDGERS_PER_BLOCK = 60
 @click.option("--api-port", type=click.IntRange(1, 65535), default=None, help="API port [default: a free one].")
 @click.option("--device", type=click.Choice(["auto", "opencl", "cpu"]), default="auto", show_default=True,
               help="Nonce-search device for the pooler agents.")
+@click.option("--network", type=click.Choice(sorted(NETWORKS)), default=None,
+              help="devnet (the default, or KALEPOOL_NETWORK) rehearses locally; testnet/mainnet run the "
+                   "same pool against that network: no devnet, no demo farmers.")
+@click.option("--rpc-url", default=None, help="testnet/mainnet: the Stellar RPC [default: the profile's].")
+@click.option("--pooler-api-key", default=None, envvar="KALEPOOL_POOLER_API_KEY",
+              help="testnet/mainnet: also run an agent for this pooler (its secret from $KALEPOOL_POOLER_SECRET).")
 def up(farmers: int, poolers: int, blocks: int | None, block_seconds: float, api_port: int | None,
-       device: str) -> None:
-    """Run the whole pool on this machine, on a local devnet, with a live view.
+       device: str, network: str | None, rpc_url: str | None, pooler_api_key: str | None) -> None:
+    """Run the whole pool on this machine, on a local devnet by default, with a live view.
 
     State lives under KALEPOOL_STATE_DIR (default ./var): the private database, the
     devnet's chain, logs (var/log/), pids (var/run/). Ctrl-C stops everything cleanly;
-    running `up` again resumes where it stopped.
+    running `up` again resumes where it stopped. With --network testnet|mainnet the same
+    processes run against that network (see the README for what must exist first).
     """
-    settings = load_settings()
-    if settings.network_name != "devnet":
-        raise click.UsageError("`up` runs the pool on the devnet; on testnet/mainnet run serve, scheduler, "
-                               "indexer and pooler yourself (see the README)")
+    settings = load_settings(network_name=network, rpc_url=rpc_url)
+    live = settings.network_name != "devnet"
+    if live and blocks is not None:
+        raise click.UsageError("--blocks rehearses with demo farmers, on the devnet only")
     state = Path(settings.state_dir).resolve()
     state.mkdir(parents=True, exist_ok=True)
     stopping = _stop_on_signals()
     with _database(settings.database_url, state) as database_url:
         ports = _ports(state / "up.json", api_port)
-        devnet = LocalDevnet(state / "devnet", port=ports["devnet_port"],
-                             close_interval=block_seconds / LEDGERS_PER_BLOCK)
-        run_settings = load_settings(rpc_url=devnet.rpc_url, database_url=database_url, state_dir=str(state))
+        devnet = None if live else LocalDevnet(state / "devnet", port=ports["devnet_port"],
+                                               close_interval=block_seconds / LEDGERS_PER_BLOCK)
+        rpc = settings.rpc_url if devnet is None else devnet.rpc_url
+        run_settings = load_settings(network_name=settings.network_name, rpc_url=rpc, database_url=database_url,
+                                     state_dir=str(state))
+        interval = 5.0 if live else max(0.2, min(5.0, block_seconds / LEDGERS_PER_BLOCK * 2))
         supervisor = Supervisor(state / "log", state / "run", base_env={
-            "DATABASE_URL": database_url, "KALEPOOL_NETWORK": "devnet", "KALEPOOL_RPC_URL": devnet.rpc_url,
-            "KALEPOOL_STATE_DIR": str(state),
-            "KALEPOOL_JOB_INTERVAL_SECONDS": str(max(0.2, min(5.0, block_seconds / LEDGERS_PER_BLOCK * 2)))})
+            "DATABASE_URL": database_url, "KALEPOOL_NETWORK": settings.network_name, "KALEPOOL_RPC_URL": rpc,
+            "KALEPOOL_STATE_DIR": str(state), "KALEPOOL_JOB_INTERVAL_SECONDS": str(interval)})
         try:
             api_url = _start_pool(supervisor, devnet, ports["api_port"])
-            keystore = keystore_for(run_settings)
-            demo = _demo(state, run_settings, keystore, devnet, api_url, poolers, farmers)
-            _start_agents(supervisor, demo, keystore, api_url, devnet.rpc_url, device, state)
+            demo = None
+            if devnet is not None:
+                keystore = keystore_for(run_settings)
+                demo = _demo(state, run_settings, keystore, devnet, api_url, poolers, farmers)
+                for pooler in demo.poolers:
+                    supervisor.add(_agent(f"pooler-{pooler.id}", api_url, pooler.api_key, run_settings, device,
+                                          state, {"KALEPOOL_POOLER_SECRET": pooler_secret(keystore, pooler.id)}))
+            elif pooler_api_key:
+                supervisor.add(_agent("pooler", api_url, pooler_api_key, run_settings, device, state, {}))
             run = RunState(demo=demo, api_url=api_url, client_settings=run_settings, log_dir=state / "log",
                            blocks=blocks)
             summary = _drive(run, Dashboard(run, interactive=sys.stdout.isatty() and blocks is None),
@@ -101,10 +116,11 @@ def _database(url: str | None, state: Path) -> Iterator[str]:
             cluster.stop()
 
 
-def _start_pool(supervisor: Supervisor, devnet: LocalDevnet, api_port: int) -> str:
-    """Start the devnet, the API, the scheduler and the indexer; returns the API's URL."""
-    supervisor.add(Child("devnet", devnet.launch_args()))
-    devnet.wait_healthy()
+def _start_pool(supervisor: Supervisor, devnet: LocalDevnet | None, api_port: int) -> str:
+    """Start the devnet (if any), the API, the scheduler and the indexer; returns the API's URL."""
+    if devnet is not None:
+        supervisor.add(Child("devnet", devnet.launch_args()))
+        devnet.wait_healthy()
     supervisor.add(Child("api", ["serve", "--host", "127.0.0.1", "--port", str(api_port)]))
     api_url = f"http://127.0.0.1:{api_port}"
     _wait_for(f"{api_url}/api/v1/health")
@@ -113,14 +129,12 @@ def _start_pool(supervisor: Supervisor, devnet: LocalDevnet, api_port: int) -> s
     return api_url
 
 
-def _start_agents(supervisor: Supervisor, demo: Demo, keystore, api_url: str, rpc_url: str, device: str,
-                  state: Path) -> None:
-    """One pooler agent per demo pooler; its secret reaches it through its environment only."""
-    for pooler in demo.poolers:
-        supervisor.add(Child(f"pooler-{pooler.id}", [
-            "pooler", "--pool", api_url, "--api-key", pooler.api_key, "--rpc", rpc_url, "--network", "devnet",
-            "--device", device, "--json", "--state-file", str(state / f"pooler-{pooler.id}.json")],
-            env={"KALEPOOL_POOLER_SECRET": pooler_secret(keystore, pooler.id)}))
+def _agent(name: str, api_url: str, api_key: str, settings, device: str, state: Path,
+           env: dict[str, str]) -> Child:
+    """A pooler agent child; its Stellar secret reaches it through its environment only."""
+    return Child(name, ["pooler", "--pool", api_url, "--api-key", api_key, "--rpc", settings.rpc_url,
+                        "--network", settings.network_name, "--device", device, "--json",
+                        "--state-file", str(state / f"{name}.json")], env=env)
 
 
 def _ports(path: Path, api_port: int | None) -> dict[str, int]:

@@ -1,6 +1,9 @@
 """Harvest on each farmer's interval, compensation for unworked pails, and the TTL guard."""
+import pytest
+
 from chain.kale import harvest_reward
 from db.models import Compensation, Harvest, Planting, balance
+from tests.fixtures.pool import serve_pool
 
 
 def closed_block(pool_harness, pooler, **work):
@@ -60,3 +63,41 @@ def test_an_unworked_pail_becomes_a_compensation_the_pooler_owes(pool_harness):
     seen_by_farmer = pool_harness.api("GET", "/farmers/me/compensations", token=farmer.token).json()
     seen_by_pooler = pool_harness.api("GET", "/pooler/compensations", token=pooler.api_key).json()
     assert seen_by_farmer["total"] == seen_by_pooler["total"] == planted["stake"]
+
+
+@pytest.fixture
+def short_lived_pails(devnet_factory, postgres, db, tmp_path):
+    """A pool on a devnet whose temporary entries live 80 ledgers (a block is ~60), guarding 60."""
+    devnet = devnet_factory(close_interval=0.05, temp_ttl=80)
+    with serve_pool(devnet, postgres, tmp_path / "state", ttl_guard_ledgers=60) as harness:
+        yield harness
+
+
+def test_a_pail_about_to_expire_is_harvested_before_its_farmers_interval(short_lived_pails):
+    harness = short_lived_pails
+    pooler = harness.new_pooler()
+    farmer = harness.new_farmer(pooler, harvest_interval_blocks=50)
+    index = harness.plant_and_work(pooler)["items"][0]["block_index"]
+    harness.wait_until_block_can_open()
+    harness.plant(pooler)  # the block closes; its pail now has < 60 ledgers to live
+    report = harness.pool.harvester.run_pass()
+    harness.resolve_all()
+    assert (farmer.id, index) in report.harvests
+    assert Harvest.get(Harvest.farmer == farmer.id, Harvest.block_index == index).reward > 0
+
+
+def test_a_pail_of_the_open_block_about_to_expire_has_its_ttl_extended(short_lived_pails):
+    harness = short_lived_pails
+    pooler = harness.new_pooler()
+    farmer = harness.new_farmer(pooler)
+    harness.wait_until_block_can_open()
+    index = harness.plant(pooler)["planted"][0]["block_index"]
+    before = harness.client.pails([(farmer.address, index)])[(farmer.address, index)].live_until
+    while before - harness.client.latest_ledger().sequence > 60:
+        harness.devnet.wait_ledgers(1)
+    report = harness.pool.harvester.run_pass()
+    harness.resolve_all()
+    assert (farmer.id, index) in report.extensions
+    after = harness.client.pails([(farmer.address, index)])[(farmer.address, index)].live_until
+    assert after > before
+    assert harness.client.block(index).live_until > before
