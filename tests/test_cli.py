@@ -32,3 +32,9 @@ def test_pooler_without_agent_options_or_a_subcommand_says_what_is_missing():
 def test_pooler_create_is_reachable_under_the_agents_group():
     result = manage("pooler", "create", "--help")
     assert result.returncode == 0 and "--payout-address" in result.stdout
+
+
+def test_up_rehearses_blocks_on_the_devnet_only():
+    result = manage("up", "--network", "testnet", "--blocks", "2")
+    assert result.returncode == 2
+    assert "devnet only" in result.stderr
