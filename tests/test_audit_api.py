@@ -65,6 +65,23 @@ def test_a_farmers_statement_is_recomputed_from_chain_rows(client, auditor, farm
     assert body["discrepancies"] == []
 
 
+def test_a_statement_over_a_ledger_range_covers_the_blocks_planted_in_it(client, auditor, farmer_a, history):
+    from db.chain_models import ChainTransaction
+
+    plant = ChainTransaction.get(ChainTransaction.hash == history.hashes["plant_a"])
+    statement = f"/audit/farmers/{farmer_a.id}/statement"
+    before = get(client, auditor, f"{statement}?to_ledger={plant.ledger - 1}").get_json()
+    during = get(client, auditor, f"{statement}?from_ledger={plant.ledger}&to_ledger={plant.ledger}").get_json()
+    assert (before["planted"], before["blocks"]) == (0, [])
+    assert during["planted"] == 5 * KALE and during["harvested"] > 0  # with its later harvest
+
+
+def test_a_statement_range_outside_ledger_numbers_is_refused(client, auditor, farmer_a):
+    response = get(client, auditor, f"/audit/farmers/{farmer_a.id}/statement?from_ledger=0")
+    assert response.status_code == 400
+    assert "from_ledger" in response.get_json()["error"]["message"]
+
+
 def test_a_farmers_kale_ledger_downloads_as_csv_with_a_running_balance(client, auditor, farmer_a, history):
     response = get(client, auditor, f"/audit/farmers/{farmer_a.id}/ledger.csv")
     assert response.status_code == 200 and response.content_type.startswith("text/csv")

@@ -58,11 +58,13 @@ def list_discrepancies(principal: Principal, query: Any) -> Response:
 
 
 @operation(blueprint, "GET", "/audit/farmers/<int:farmer_id>/statement",
-           "A farmer's statement recomputed from chain rows alone, with its open discrepancies",
-           tag=TAG, roles=AUDITORS, responses={404: "no such farmer"})
-def farmer_statement(principal: Principal, farmer_id: int) -> Response:
+           "A farmer's statement recomputed from chain rows alone (optionally only the blocks planted "
+           "in from_ledger..to_ledger), with its open discrepancies",
+           tag=TAG, roles=AUDITORS, query="LedgerRange", responses={404: "no such farmer"})
+def farmer_statement(principal: Principal, farmer_id: int, query: Any) -> Response:
     farmer = _farmer(farmer_id)
-    return jsonify({**statement(farmer), "discrepancies": _open_for(farmer_id=farmer.id)})
+    return jsonify({**statement(farmer, query.from_ledger, query.to_ledger),
+                    "discrepancies": _open_for(farmer_id=farmer.id)})
 
 
 @operation(blueprint, "GET", "/audit/farmers/<int:farmer_id>/ledger.csv",

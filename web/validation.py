@@ -62,6 +62,13 @@ class HistoryPage(Page):
     kind: Literal[HISTORY_KINDS] = None  # type: ignore[valid-type,assignment]
 
 
+class LedgerRange(Query):
+    """An optional range of ledgers, both ends included."""
+
+    from_ledger: Annotated[int, Field(ge=1, le=2**32 - 1)] | None = None
+    to_ledger: Annotated[int, Field(ge=1, le=2**32 - 1)] | None = None
+
+
 class PlantRequest(Body):
     """Optionally, the block the pooler expects to plant in (the answer says the truth)."""
 
@@ -87,6 +94,7 @@ class Schemas:
     Empty: type[Body] = Empty
     Page: type[Query] = Page
     HistoryPage: type[Query] = HistoryPage
+    LedgerRange: type[Query] = LedgerRange
     PlantRequest: type[Body] = PlantRequest
     WorkReport: type[Body] = WorkReport
 
