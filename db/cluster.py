@@ -13,7 +13,11 @@ import pwd
 import shutil
 import socket
 import subprocess
+import uuid
 from pathlib import Path
+
+import psycopg2
+from psycopg2 import sql
 
 POSTGRES_USER = "postgres"
 DEFAULT_DATABASE = "kalepool"
@@ -174,3 +178,26 @@ def database_url(settings) -> str:
     if settings.database_url:
         return settings.database_url
     return private_cluster(settings.state_dir).start().url
+
+
+def _execute_outside_transaction(server_url: str, statement: sql.Composable) -> None:
+    connection = psycopg2.connect(server_url)
+    try:
+        connection.autocommit = True  # CREATE/DROP DATABASE refuse to run inside a transaction
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        connection.close()
+
+
+def create_database(server_url: str, prefix: str) -> tuple[str, str]:
+    """A new, empty database named `<prefix>_<random>` on the server: (name, URL)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    _execute_outside_transaction(server_url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return name, f"{server_url.rpartition('/')[0]}/{name}"
+
+
+def drop_database(server_url: str, name: str) -> None:
+    """Drop database `name` from the server, closing its connections (no error if it is gone)."""
+    _execute_outside_transaction(
+        server_url, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -18,21 +18,18 @@ import statistics
 import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
-import psycopg2
 import requests
-from psycopg2 import sql
 from stellar_sdk import Account, Asset, Keypair, Payment, SorobanServer, TransactionBuilder, xdr
 
 from chain import calls, storage
 from chain.kale import kale_hash
 from chain.local_devnet import LocalDevnet
 from config import Network, load_settings
-from db.cluster import ClusterError, database_url
+from db.cluster import ClusterError, create_database, database_url, drop_database
 from db.connection import close_database, init_database
 from db.migrate import migrate
 from db.chain_models import IndexerCursor
@@ -139,22 +136,6 @@ def devnet_network(info: dict, rpc_url: str, base: Network) -> Network:
                                kale_asset_code=code, kale_asset_issuer=issuer)
 
 
-def _fresh_database(server_url: str) -> tuple[str, str]:
-    name = f"kalepool_bench_{uuid.uuid4().hex[:10]}"
-    _admin(server_url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return name, f"{server_url.rpartition('/')[0]}/{name}"
-
-
-def _admin(server_url: str, statement: sql.Composable) -> None:
-    connection = psycopg2.connect(server_url)
-    try:
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        connection.close()
-
-
 @dataclass
 class Steady:
     """What the steady phase saw: lag samples (ledgers behind the tip) and, per ledger, the
@@ -250,7 +231,7 @@ def bench_indexer(transactions: int, farmers: int, history_dir: Path | None, ste
             made.write_text(json.dumps(summary))
             click.echo(f"history made in {time.perf_counter() - started:.0f} s", err=True)
         tip = devnet.call("getLatestLedger")["sequence"]
-        name, url = _fresh_database(server_url)
+        name, url = create_database(server_url, "kalepool_bench")
         migrate(url)
         init_database(url, pool_size=4)
         indexer = Indexer(RpcSource(devnet.rpc_url), network, "all", poll_interval=0.02)
@@ -275,6 +256,6 @@ def bench_indexer(transactions: int, farmers: int, history_dir: Path | None, ste
         close_database()
         devnet.stop()
         if name is not None:
-            _admin(server_url, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            drop_database(server_url, name)
         if not keep:
             shutil.rmtree(root, ignore_errors=True)
