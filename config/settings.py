@@ -34,6 +34,7 @@ class Settings:
     max_harvest_interval_blocks: int
     default_harvest_interval_blocks: int
     min_account_xlm_stroops: int
+    plant_fee_reserve_stroops: int
     base_fee_stroops: int
     tx_timeout_seconds: int
     ttl_guard_ledgers: int
@@ -146,6 +147,8 @@ FIELDS: tuple[_Field, ...] = (
            "harvest interval of a farmer who does not choose one"),
     _Field("min_account_xlm_stroops", "KALEPOOL_MIN_ACCOUNT_XLM_STROOPS", _int_in(0, 10**15), 50_000_000,
            "XLM (in stroops) a custodial wallet needs before it can be activated"),
+    _Field("plant_fee_reserve_stroops", "KALEPOOL_PLANT_FEE_RESERVE_STROOPS", _int_in(0, 10**12), 1_000_000,
+           "XLM (in stroops) a wallet must hold above its reserve to be planted: the fees to plant and harvest"),
     _Field("base_fee_stroops", "KALEPOOL_BASE_FEE_STROOPS", _int_in(100, 10**9), 100,
            "inclusion fee per operation for transactions the pool sends"),
     _Field("tx_timeout_seconds", "KALEPOOL_TX_TIMEOUT_SECONDS", _int_in(10, 3_600), 60,

@@ -34,7 +34,7 @@ def test_an_exit_pays_the_pooler_its_share_and_the_farmer_the_rest_exactly(pool_
     settle(pool_harness, farmer)
 
     statement = pool_harness.api("GET", "/farmers/me/settlement", token=farmer.token).json()
-    rewards = sum(block["reward"] for block in statement["blocks"])
+    rewards = sum(pail["reward"] for period in statement["periods"] for pail in period["pails"])
     assert statement["rewards_earned"] == rewards > 0
     assert statement["pooler_share"] == rewards * 5000 // 10_000
     assert statement["pooler_amount"] == statement["pooler_share"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from db.models import Farmer, Pooler, balance
+from db.models import Farmer, Pooler
 
 
 def timestamp(value: datetime.datetime | None) -> str | None:
@@ -24,7 +24,7 @@ def farmer_view(farmer: Farmer) -> dict[str, Any]:
         "stake_bps": farmer.stake_bps,
         "harvest_interval_blocks": farmer.harvest_interval_blocks,
         "status": farmer.status,
-        "balances": {"kale": balance("farmer", farmer.id, "KALE")},
+        "plant_problem": farmer.plant_problem,
         "created_at": timestamp(farmer.created_at),
         "activated_at": timestamp(farmer.activated_at),
         "exit_requested_at": timestamp(farmer.exit_requested_at),
