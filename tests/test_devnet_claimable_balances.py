@@ -171,10 +171,22 @@ def test_a_claim_pays_the_claimant_and_removes_the_entry(node, account):
     node.fund(claimant.public_key)
     before = xlm(node, claimant.public_key)
     balance_id, _, _ = create(node, account, [unconditional(claimant)], amount="12.5")
-    assert claim(node, claimant, balance_id) == Claim.CLAIM_CLAIMABLE_BALANCE_SUCCESS
+    _, claimed = submit(node, claimant, ClaimClaimableBalance(balance_id))
+    assert op_result(claimed).claim_claimable_balance_result.code == Claim.CLAIM_CLAIMABLE_BALANCE_SUCCESS
     assert xlm(node, claimant.public_key) == before + 125_000_000 - FEE
     assert stored_balance(node, balance_id) is None
+    changes = xdr.TransactionMeta.from_xdr(claimed.result_meta_xdr).v4.operations[0].changes.ledger_entry_changes
+    assert [c.removed for c in changes if c.type == xdr.LedgerEntryChangeType.LEDGER_ENTRY_REMOVED] == \
+        [balance_key(balance_id)]
     assert claim(node, claimant, balance_id) == Claim.CLAIM_CLAIMABLE_BALANCE_DOES_NOT_EXIST
+
+
+def test_a_creator_can_claim_its_own_balance_back(node, account):
+    before = xlm(node, account.public_key)
+    balance_id, _, _ = create(node, account, [unconditional(account)], amount="7")
+    assert claim(node, account, balance_id) == Claim.CLAIM_CLAIMABLE_BALANCE_SUCCESS
+    assert xlm(node, account.public_key) == before - 2 * FEE
+    assert num_sponsoring(node, account.public_key) == 0
 
 
 def test_only_a_listed_claimant_can_claim(node, account):
