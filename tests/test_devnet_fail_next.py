@@ -79,6 +79,23 @@ def test_a_marked_soroban_invocation_is_trapped_and_moves_no_kale(node):
     assert prepare_and_send(node, sender, transfer).status == GetTransactionStatus.SUCCESS
 
 
+def test_a_marked_inner_source_fails_its_fee_bump_as_inner_failed(node, account):
+    sponsor = Keypair.random()
+    node.fund(sponsor.public_key)
+    inner = (TransactionBuilder(node.server().load_account(account.public_key), node.passphrase, base_fee=FEE)
+             .append_operation(Payment(sponsor.public_key, Asset.native(), "1")).set_timeout(300).build())
+    inner.sign(account)
+    bump = TransactionBuilder.build_fee_bump_transaction(sponsor.public_key, 2 * FEE, inner, node.passphrase)
+    bump.sign(sponsor)
+    node.fail_next(account.public_key)
+    applied = send_and_wait(node, bump)
+    assert applied.status == GetTransactionStatus.FAILED
+    result = xdr.TransactionResult.from_xdr(applied.result_xdr).result
+    assert result.code == xdr.TransactionResultCode.txFEE_BUMP_INNER_FAILED
+    assert result.inner_result_pair.result.result.results[0].tr.payment_result.code == \
+        xdr.PaymentResultCode.PAYMENT_UNDERFUNDED
+
+
 def test_only_the_next_count_transactions_of_that_source_fail(node, account):
     other = Keypair.random()
     node.fund(other.public_key)
