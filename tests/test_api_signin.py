@@ -5,26 +5,8 @@ from stellar_sdk import Keypair, TransactionEnvelope
 from stellar_sdk.sep.stellar_web_authentication import build_challenge_transaction
 
 from db.models import UsedChallenge
+from tests.signing import registered_farmer, signed_challenge
 from web import sep10
-
-
-def signed_challenge(harness, signer: Keypair, account: str | None = None) -> str:
-    """Ask the pool for a challenge for `account` (default: the signer's) and sign it with `signer`."""
-    response = harness.api("POST", "/auth/challenge", json={"account": account or signer.public_key})
-    assert response.status_code == 200, response.text
-    body = response.json()
-    envelope = TransactionEnvelope.from_xdr(body["transaction"], body["network_passphrase"])
-    envelope.sign(signer)
-    return envelope.to_xdr()
-
-
-def registered_farmer(harness, payout: str) -> dict:
-    """A farmer registered through the API (no funding needed to sign in)."""
-    pooler = harness.new_pooler()
-    response = harness.api("POST", "/farmers", json={"payout_address": payout, "pooler_id": pooler.id,
-                                                     "stake_bps": 5000})
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def test_any_account_gets_a_challenge_signed_by_the_pool_for_this_network(pool_harness):
