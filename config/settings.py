@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any, Callable, Mapping
 from urllib.parse import urlparse
 
 from config.networks import NETWORKS, Network
+
+_DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$")
 
 
 class ConfigError(ValueError):
@@ -43,6 +46,8 @@ class Settings:
     api_max_body_bytes: int
     allow_file_keyring: bool
     log_level: str
+    payout_address_change_delay_seconds: int
+    web_auth_domain: str
 
     @property
     def network(self) -> Network:
@@ -112,6 +117,14 @@ def _optional(parse: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
     return parse_optional
 
 
+def _domain(label: str, raw: Any) -> str:
+    value = str(raw).strip().lower()
+    if not _DOMAIN.match(value) or len(value) > 59:
+        raise ConfigError(f"{label}: must be a host name, optionally with :port, at most 59 characters, "
+                          f"got {raw!r}")
+    return value
+
+
 def _path(label: str, raw: Any) -> Path:
     text = str(raw).strip()
     if not text:
@@ -165,6 +178,11 @@ FIELDS: tuple[_Field, ...] = (
            "let testnet/mainnet keep the master key in a file keyring"),
     _Field("log_level", "KALEPOOL_LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info",
            "logging level"),
+    _Field("payout_address_change_delay_seconds", "KALEPOOL_PAYOUT_ADDRESS_CHANGE_DELAY_SECONDS",
+           _int_in(0, 31_536_000), 259_200,
+           "wait before an unsigned payout-address change (old address never on chain) takes effect"),
+    _Field("web_auth_domain", "KALEPOOL_WEB_AUTH_DOMAIN", _domain, "localhost",
+           "the pool's host name in SEP-10 challenges (home domain and web auth domain)"),
 )
 
 CONFIG_FILE_ENV = "KALEPOOL_CONFIG"

@@ -304,5 +304,37 @@ class DebtCollection(BaseModel):
         table_name = "debt_collections"
 
 
+class UsedChallenge(BaseModel):
+    """A SEP-10 challenge the pool accepted (by its transaction hash), never accepted again."""
+
+    tx_hash = TextField(primary_key=True)
+    account = CharField(max_length=56)
+    purpose = TextField()
+    expires_at = DateTimeTZField()
+    used_at = DateTimeTZField()
+
+    class Meta:
+        table_name = "used_challenges"
+
+
+class PayoutAddressChange(BaseModel):
+    """One change of a farmer's payout address: signed (applied at once) or delayed (pending until due)."""
+
+    id = BigAutoField()
+    farmer = ForeignKeyField(Farmer, column_name="farmer_id")
+    old_address = CharField(max_length=56)
+    new_address = CharField(max_length=56)
+    method = TextField()
+    status = TextField()
+    reason = TextField(null=True)
+    requested_at = DateTimeTZField()
+    effective_at = DateTimeTZField()
+    resolved_at = DateTimeTZField(null=True)
+
+    class Meta:
+        table_name = "payout_address_changes"
+
+
 ALL_MODELS = (Pooler, Farmer, Auditor, Settlement, Payout, TxIntent, Planting, Work, Harvest,
-              Compensation, PlantAnnouncement, SettlementPeriod, PoolerDebt, DebtCollection)
+              Compensation, PlantAnnouncement, SettlementPeriod, PoolerDebt, DebtCollection, UsedChallenge,
+              PayoutAddressChange)

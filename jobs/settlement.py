@@ -25,6 +25,7 @@ from db.chain_models import settlement_blocker
 from db.connection import database
 from db.models import (Compensation, DebtCollection, Farmer, Payout, PoolerDebt, Settlement, SettlementPeriod,
                        TxIntent)
+from db.payout_address import effective_payout_address
 from db.settlement_figures import compute, pails
 from jobs.outbox import LIVE, Action, Outbox
 from jobs.payout_plan import Leg, kale_legs, plan
@@ -151,6 +152,9 @@ class Settler:
             return
         owed = owed_legs(settlement)
         source = farmer.custodial_address
+        if not TxIntent.select().where(TxIntent.idempotency_key == payout_key(settlement.id)).exists():
+            effective_payout_address(farmer, self.client)  # a change that came due applies before the first build
+            farmer = Farmer.get_by_id(farmer.id)
 
         def build(sequence: int, max_time: int, fee: int) -> TransactionEnvelope:
             return build_classic(self.client, source, sequence, self._plan(farmer, owed, fee).operations,

@@ -15,6 +15,7 @@ from web.auth import Principal, new_token
 from web.errors import ApiError
 from web.history import history
 from web.farmer_money import money_view
+from web.payout_address import check_payout_address
 from web.presenters import farmer_view, pooled_farmer_view
 from web.rotation import hold_custody_lock_shared
 from web.services import services
@@ -60,6 +61,7 @@ def funding_instructions(farmer: Farmer) -> dict[str, Any]:
            responses={201: "the farmer, its funding instructions and its API token (shown once)",
                       409: "the pooler is full"})
 def create_farmer(body: Any) -> tuple[Response, int, dict[str, str]]:
+    check_payout_address(body.payout_address)
     with database.atomic():
         hold_custody_lock_shared()
         pooler = _joinable_pooler(body.pooler_id)
