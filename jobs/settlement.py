@@ -27,6 +27,7 @@ from db.models import (Compensation, DebtCollection, Farmer, Payout, PoolerDebt,
                        TxIntent)
 from db.payout_address import effective_payout_address
 from db.settlement_figures import compute, pails
+from jobs.harvest import adopt_chain_harvests
 from jobs.outbox import LIVE, Action, Outbox
 from jobs.payout_plan import Leg, kale_legs, plan
 
@@ -72,6 +73,7 @@ class Settler:
         """Advance every leaving farmer's settlement and every wallet left open; returns the farmer
         ids that departed so far."""
         done = []
+        adopt_chain_harvests()  # pails harvested by anyone count, with the chain's reward
         for farmer in Farmer.select().where(Farmer.status == "leaving").order_by(Farmer.id):
             try:
                 if self.settle(farmer):

@@ -63,7 +63,7 @@ def _attempts(settlement: Settlement) -> list[dict[str, Any]]:
         chain = landed.get(row.tx_hash)
         result.append({"action": row.intent.action, "attempt": row.attempt, "tx_hash": row.tx_hash,
                        "ledger": chain.ledger if chain else None,
-                       "outcome": ("not on chain" if chain is None else "success" if chain.successful
+                       "outcome": ("not in the chain record" if chain is None else "success" if chain.successful
                                    else f"failed: {chain.result_code}")})
     return result
 
