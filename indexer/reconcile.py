@@ -98,7 +98,7 @@ CHECKS: dict[str, str] = {
                SELECT 1 FROM jsonb_array_elements(c.operations) op
                WHERE op->>'destination' = py.destination AND (op->>'amount')::numeric = py.amount
                  AND op->>'asset' = CASE py.asset WHEN 'KALE' THEN %(kale)s ELSE 'native' END))""",
-    "intent": f"""
+    "intent": """
         WITH hashes AS (SELECT id AS intent_id, tx_hash FROM tx_intents WHERE tx_hash IS NOT NULL
                         UNION SELECT intent_id, tx_hash FROM tx_attempts),
              landed AS (SELECT h.intent_id, array_agg(c.hash ORDER BY c.ledger) AS hashes
