@@ -71,3 +71,19 @@ def rewards_by_pooler(address: str) -> dict[int | None, dict[str, int]]:
 def unexplained(address: str) -> list[dict[str, Any]]:
     """The wallet's entries of movements the chain shows and no pool transaction explains."""
     return [row for row in entries(address) if row["class"] == "unexplained"]
+
+
+_SUMMARY = """
+    SELECT asset, class, sum(amount) FROM custody_entries
+    WHERE account = %(address)s AND ledger <= %(last)s GROUP BY asset, class ORDER BY asset, class"""
+
+
+def summary(address: str, through_ledger: int | None = None) -> dict[str, dict[str, Any]]:
+    """Per asset, the wallet's balance and the total of each class of entries after ledger
+    `through_ledger` (all stored by default)."""
+    last = _LAST if through_ledger is None else through_ledger
+    found: dict[str, dict[str, Any]] = {asset: {"balance": 0, "classes": {}} for asset in ASSETS}
+    for asset, entry_class, total in database.execute_sql(_SUMMARY, {"address": address, "last": last}):
+        found[asset]["classes"][entry_class] = int(total)
+        found[asset]["balance"] += int(total)
+    return found

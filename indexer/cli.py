@@ -21,6 +21,7 @@ from indexer.ingest import Batch, Indexer, IndexerError, open_cursor
 from indexer.reconcile import check_balances, check_ledgers, open_block, reconcile
 from indexer.source import RetentionExceeded, RpcError, RpcSource
 from db.chain_statement import statement
+from db.custody_ledger import summary as custody_summary
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,9 @@ def _print_statement(item: dict[str, Any]) -> None:
                f"in {item['blocks_planted']} blocks ({item['blocks_worked']} worked), harvested "
                f"{kale(item['harvested'])}, compensations {kale(item['compensations'])}, "
                f"KALE in {kale(item['kale_received'])} out {kale(item['kale_sent'])} net {kale(item['kale_net'])}")
+    for asset, ledger in item["custody_ledger"].items():
+        classes = ", ".join(f"{name} {kale(total)}" for name, total in ledger["classes"].items())
+        click.echo(f"  custody ledger {asset}: balance {kale(ledger['balance'])} ({classes or 'no entries'})")
     for payment in item["settlement"]:
         amount = "" if payment["amount"] is None else kale(payment["amount"]) + " "
         click.echo(f"  settlement: {payment['type']} {amount}{payment['asset']} to {payment['recipient']} "
@@ -190,7 +194,8 @@ def audit(farmer_id: int | None, from_ledger: int | None, to_ledger: int | None,
     farmers = Farmer.select().order_by(Farmer.id)
     if farmer_id is not None:
         farmers = farmers.where(Farmer.id == farmer_id)
-    statements = [statement(farmer, from_ledger, to_ledger) for farmer in farmers]
+    statements = [{**statement(farmer, from_ledger, to_ledger),
+                   "custody_ledger": custody_summary(farmer.custodial_address, to_ledger)} for farmer in farmers]
     if as_json:
         click.echo(json.dumps({"chain_record": {"start_ledger": cursor.start_ledger, "ledger": cursor.ledger},
                                "discrepancies": discrepancies, "statements": statements}, indent=2))

@@ -30,6 +30,8 @@ CREATE TABLE custody_entries (
 CREATE INDEX custody_entries_account ON custody_entries (account, asset, ledger);
 CREATE INDEX custody_entries_movement ON custody_entries (movement_id);
 CREATE INDEX custody_entries_unexplained ON custody_entries (farmer_id) WHERE class = 'unexplained';
+-- posting reads each stored batch's KALE movements by ledger
+CREATE INDEX chain_kale_movements_ledger ON chain_kale_movements (ledger);
 CREATE TRIGGER custody_entries_append_only BEFORE UPDATE OR DELETE ON custody_entries
     FOR EACH ROW EXECUTE FUNCTION kalepool_refuse_change();
 
