@@ -65,12 +65,19 @@ def kale_asset(harness) -> Asset:
 
 def test_a_farmers_ledger_is_its_chain_balance_through_deposit_activation_plant_work_and_harvest(pool_harness):
     pooler = pool_harness.new_pooler()
-    (farmer, _), block = farm_to_harvest(pool_harness, pooler)
+    farmer, _ = pool_harness.new_farmer(pooler), pool_harness.new_farmer(pooler)
+    pool_harness.index_and_reconcile()
+    assert_ledger_is_the_chain(pool_harness, farmer.address)  # funded, activated, KALE received
+    block = pool_harness.plant_and_work(pooler)["plant"]["planted"][0]["block_index"]
+    pool_harness.index_and_reconcile()
+    assert_ledger_is_the_chain(pool_harness, farmer.address)  # planted and worked
+    pool_harness.wait_until_block_can_open()
+    pool_harness.plant(pooler)
     pool_harness.pool.harvester.run_pass()
     pool_harness.resolve_all()
     pool_harness.index_and_reconcile()
 
-    assert_ledger_is_the_chain(pool_harness, farmer.address)
+    assert_ledger_is_the_chain(pool_harness, farmer.address)  # harvested
     assert classes(farmer.address, "XLM")[0] == "deposit"  # friendbot's create_account
     assert set(classes(farmer.address, "XLM")[1:]) == {"fee"}  # trustline, plants, harvest
     assert classes(farmer.address, "KALE")[:3] == ["deposit", "stake", "stake"]
@@ -200,3 +207,30 @@ def test_an_audit_that_cannot_reach_the_rpc_does_not_pass(pool_harness, postgres
     assert IndexerCursor.get_by_id("pool").ledger > 0
     result = manage("audit", database=postgres, rpc_url="http://127.0.0.1:9/rpc")
     assert result.returncode not in (0, 1) and "partial audit" in result.stderr
+
+
+def test_after_a_pooler_switch_each_pails_reward_belongs_to_the_pooler_that_requested_its_plant(pool_harness):
+    first, second = pool_harness.new_pooler(), pool_harness.new_pooler()
+    farmer = pool_harness.new_farmer(first)
+    pool_harness.new_farmer(first), pool_harness.new_farmer(second)  # they keep each pooler's blocks opening
+    earlier = pool_harness.plant_and_work(first)["plant"]["planted"][0]["block_index"]
+    pool_harness.wait_until_block_can_open()
+    pool_harness.plant(second)  # the next block opens; the farmer (still the first pooler's) is not planted
+    pool_harness.pool.harvester.run_pass()
+    pool_harness.resolve_all()
+    switched = pool_harness.api("PATCH", "/farmers/me", token=farmer.token, json={"pooler_id": second.id})
+    assert switched.status_code == 200, switched.text
+    later = next(p["block_index"] for p in pool_harness.plant_and_work(second)["plant"]["planted"]
+                 if p["address"] == farmer.address)
+    pool_harness.wait_until_block_can_open()
+    pool_harness.plant(first)
+    pool_harness.pool.harvester.run_pass()
+    pool_harness.resolve_all()
+    pool_harness.index_and_reconcile()
+
+    assert_ledger_is_the_chain(pool_harness, farmer.address)
+    rewards = rewards_by_pooler(farmer.address)
+    assert set(rewards) == {first.id, second.id}
+    assert rewards[first.id]["pails"] == rewards[second.id]["pails"] == 1
+    by_block = {e["block_index"]: e["pooler_id"] for e in entries(farmer.address) if e["class"] == "reward"}
+    assert by_block == {earlier: first.id, later: second.id}
