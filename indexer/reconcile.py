@@ -209,10 +209,12 @@ class Found:
         return f"{self.kind}:{self.farmer_id}:{self.block_index}:{self.detail}"
 
 
-def _still_resolved(fingerprint: str) -> bool:
-    """A resolved discrepancy with this fingerprint whose fault has not gone away since."""
-    return Discrepancy.select().where(Discrepancy.fingerprint == fingerprint, Discrepancy.resolved_at.is_null(False),
-                                      Discrepancy.cleared_at.is_null()).exists()
+def _standing(fingerprints: list[str]) -> set[str]:
+    """Those fingerprints with a discrepancy open, or resolved while its fault has not gone away."""
+    if not fingerprints:
+        return set()
+    return {row[0] for row in Discrepancy.select(Discrepancy.fingerprint).where(
+        Discrepancy.fingerprint.in_(fingerprints), Discrepancy.cleared_at.is_null()).tuples()}
 
 
 def clear(found: list[Found], kinds: Iterable[str] | None = None, other_than: Iterable[str] = ()) -> int:
@@ -231,9 +233,9 @@ def clear(found: list[Found], kinds: Iterable[str] | None = None, other_than: It
 def record(found: list[Found]) -> list[Discrepancy]:
     """Store mismatches that are neither open nor resolved-and-still-there; log each new one as
     an ERROR (the alarm)."""
-    new = []
+    new, standing = [], _standing([item.fingerprint for item in found])
     for item in found:
-        if _still_resolved(item.fingerprint):
+        if item.fingerprint in standing:
             continue
         inserted = (Discrepancy.insert(fingerprint=item.fingerprint, kind=item.kind, farmer=item.farmer_id,
                                        block_index=item.block_index, pool_side=item.pool_side,

@@ -3,6 +3,7 @@ XLM movement of a custodial wallet is two entries that sum to zero, classified b
 says happened whoever sent it, and a wallet's entries sum to its balances on chain."""
 from __future__ import annotations
 
+from peewee import fn
 from stellar_sdk import Asset, Keypair, Payment
 
 from chain import calls
@@ -171,8 +172,7 @@ def test_a_transfer_signed_with_a_leaked_custodial_key_is_unexplained_and_holds_
     audit = manage("audit", database=postgres, rpc_url=pool_harness.devnet.rpc_url)
     assert audit.returncode == 1 and "unexplained_movement" in audit.stdout
 
-    Discrepancy.update(resolved_at=database.execute_sql("SELECT now()").fetchone()[0],
-                       resolution="key rotated").execute()
+    Discrepancy.update(resolved_at=fn.now(), resolution="key rotated").execute()
     pool_harness.index_and_reconcile()
     assert settlement_blocker(farmer.id) is None  # acknowledged: the same movement is not raised again
     steal("1")  # the same fault again: raised again
