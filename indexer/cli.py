@@ -16,7 +16,7 @@ from config import Network, load_settings
 from db.chain_models import SCOPES, Discrepancy, IndexerCursor
 from db.cli import open_database
 from db.models import Farmer
-from indexer.custody_ledger import post_all
+from indexer.custody_ledger import post_all, post_if_empty
 from indexer.ingest import Batch, Indexer, IndexerError, open_cursor
 from indexer.reconcile import check_balances, check_ledgers, open_block, reconcile
 from indexer.source import RetentionExceeded, RpcError, RpcSource
@@ -103,7 +103,7 @@ def indexer(scope: str, start_ledger: int | None, until_ledger: int | None, once
             click.echo(f"indexer: backfilling {scope} from ledger {start_ledger} to {cursor.start_ledger - 1}",
                        err=True)
             runner.backfill(start_ledger)
-        post_all(network)  # chain rows stored before the custody ledger existed
+        post_if_empty(network)  # chain rows stored before the custody ledger existed
         click.echo(f"indexer: {scope} record at ledger {IndexerCursor.get_by_id(scope).ledger}, "
                    f"RPC {network.rpc_url}", err=True)
         runner.run(until=until_ledger, catch_up_only=once)
@@ -175,7 +175,10 @@ def audit(farmer_id: int | None, from_ledger: int | None, to_ledger: int | None,
     cursor = IndexerCursor.get_or_none(IndexerCursor.scope == "pool")
     if cursor is None:
         raise click.ClickException("no chain record yet: run `manage.py indexer` first")
-    post_all(settings.network)
+    missing = post_all(settings.network)
+    if missing:
+        click.echo(f"warning: the custody ledger lacked {missing} entries derived from stored chain rows; "
+                   f"posted them now", err=True)
     client, partial = ChainClient(settings.network), []
     try:
         reconcile(settings.network, farmer_id, client=client)

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 FARM_STAKE, FARM_MINT = "farm:stake", "farm:mint"
 PAYOUT_ACTIONS = ("payout", "close")
 INSERT_CHUNK = 1000
-_EVERYTHING = (0, 2**62)
+POST_ALL_LEDGERS = 10_000  # ledgers gathered at once by post_all
 
 _KALE_MOVEMENTS = """
     SELECT id, ledger, tx_hash, kind, from_address, to_address, amount FROM chain_kale_movements
@@ -234,9 +234,21 @@ def post_range(network: Network, first: int, last: int) -> int:
 
 
 def post_all(network: Network) -> int:
-    """Re-derive the whole ledger from stored chain rows (idempotent); the number of new entries."""
-    with database.atomic():
-        posted = post_range(network, *_EVERYTHING)
+    """Re-derive the whole ledger from stored chain rows, a range of ledgers at a time
+    (idempotent); the number of new entries."""
+    first, last = database.execute_sql("SELECT min(sequence), max(sequence) FROM chain_ledgers").fetchone()
+    posted = 0
+    for start in range(first or 0, (last or -1) + 1, POST_ALL_LEDGERS):
+        with database.atomic():
+            posted += post_range(network, start, start + POST_ALL_LEDGERS - 1)
     if posted:
         log.info("custody ledger: %s entries posted from stored chain rows", posted)
     return posted
+
+
+def post_if_empty(network: Network) -> int:
+    """post_all when chain rows exist but the ledger has no entry yet (rows stored before the
+    custody ledger existed); else nothing. Every batch stored since posts its own entries."""
+    if CustodyEntry.select().exists():
+        return 0
+    return post_all(network)

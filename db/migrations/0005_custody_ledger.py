@@ -6,7 +6,8 @@ records when its fault went away (`cleared_at`), so a fault that recurs after it
 is raised again.
 
 Existing chain rows are posted by `indexer.custody_ledger.post_all()`, which the indexer runs
-when it starts and `manage.py audit` runs before it checks (db/ may not import the indexer).
+when it starts with an empty ledger and `manage.py audit` runs before it checks (db/ may not
+import the indexer).
 """
 
 SQL = """
