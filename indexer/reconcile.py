@@ -139,6 +139,24 @@ CHECKS: dict[str, str] = {
                                  'contract_error', c.contract_error)
         FROM hashes h JOIN tx_intents i ON i.id = h.intent_id JOIN chain_transactions c ON c.hash = h.tx_hash
         WHERE NOT c.successful AND (%(farmer)s::bigint IS NULL OR i.farmer_id = %(farmer)s::bigint)""",
+    "settlement_payouts": f"""
+        WITH paid AS (
+            SELECT py.settlement_id, py.asset, py.tx_hash, sum(py.amount) AS amount
+            FROM payouts py JOIN farmers f ON f.id = py.farmer_id
+            WHERE py.status = 'confirmed' AND py.ledger <= %(indexed)s AND {_FARMER}
+            GROUP BY py.settlement_id, py.asset, py.tx_hash),
+        moved AS (
+            SELECT e.tx_hash, e.asset, -sum(e.amount) AS amount
+            FROM custody_entries e JOIN farmers f ON f.custodial_address = e.account
+            WHERE e.class = 'payout' AND {_FARMER}
+            GROUP BY e.tx_hash, e.asset)
+        SELECT 'payout_mismatch', s.farmer_id, NULL::bigint, 'settlement ' || s.id || ' ' || paid.asset || ' ' || paid.tx_hash,
+               json_build_object('settlement_id', s.id, 'asset', paid.asset, 'tx_hash', paid.tx_hash,
+                                 'payouts', paid.amount),
+               json_build_object('moved_out_of_wallet', moved.amount)
+        FROM paid JOIN settlements s ON s.id = paid.settlement_id
+        LEFT JOIN moved ON moved.tx_hash = paid.tx_hash AND moved.asset = paid.asset
+        WHERE moved.amount IS DISTINCT FROM paid.amount""",
     "settlement": f"""
         WITH chain AS (
             SELECT sp.id AS period_id,

@@ -15,9 +15,9 @@ from stellar_sdk import Asset, Payment
 from chain import calls
 from chain.kale import STROOPS_PER_KALE
 from chain.transactions import SimulationFailed
-from db.chain_models import ChainKaleMovement, Discrepancy
+from db.chain_models import ChainKaleMovement, ChainTransaction, Discrepancy
 from db.custody_ledger import wallet_balance
-from db.models import Farmer, Payout, Settlement, SettlementPeriod, TxIntent
+from db.models import Farmer, Harvest, Payout, Settlement, SettlementPeriod, TxIntent
 from db.settlement_figures import pails
 from jobs.payout_plan import stroops_to_amount
 
@@ -127,6 +127,9 @@ def test_thirty_farmers_three_poolers_twenty_blocks_of_chaos_settle_to_the_stroo
     harness.devnet.wait_ledgers(5)
     harness.index_and_reconcile()
 
+    assert len(leaving) >= 5 and scheduler.starts > 1  # the run was as rough as it claims
+    assert ChainTransaction.select().where(~ChainTransaction.successful).exists()  # failures landed
+    assert Harvest.select().where(Harvest.intent.is_null()).exists()  # outsiders harvested pool pails
     still_leaving = [f for f in leaving if Farmer.get_by_id(f).status != "departed"]
     assert still_leaving == [], [harness.pool.settler.waiting_for(Farmer.get_by_id(f)) for f in still_leaving]
     for settlement in Settlement.select():
