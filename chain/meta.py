@@ -36,12 +36,18 @@ def _decoded(contract_address: xdr.SCAddress, key: xdr.SCVal) -> tuple[str, stor
         return None
 
 
+def _unpack(kind: type, data: bytes, pos: int):
+    unpacker = Unpacker(data)
+    unpacker.set_position(pos)
+    return kind.unpack(unpacker)
+
+
 def _storage_change(outlined: "MetaOutline", span: "ChangeSpan") -> StorageChange | None:
     if span.change == CHANGE_REMOVED:
-        data = outlined.decode((span.start, span.end), xdr.LedgerKey).contract_data
+        data = _unpack(xdr.LedgerKey, outlined.data, span.start).contract_data
         decoded = _decoded(data.contract, data.key)
         return StorageChange("removed", *decoded, None) if decoded else None
-    data = outlined.decode((span.start, span.end), xdr.LedgerEntryData).contract_data
+    data = _unpack(xdr.LedgerEntryData, outlined.data, span.start).contract_data
     decoded = _decoded(data.contract, data.key)
     return StorageChange(_KIND_NAMES[span.change], *decoded, data.val) if decoded else None
 
