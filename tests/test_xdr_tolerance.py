@@ -237,3 +237,15 @@ def test_the_pool_client_reads_a_protocol_30_devnet(devnet_factory):
     node.fund(funded.public_key)
     assert client.account(funded.public_key).balance == 10_000 * 10_000_000
     assert client.farm_state().index == 0
+
+
+def test_health_reports_the_networks_protocol_version(db, api_settings, devnet_factory):
+    import dataclasses
+
+    from web.app import create_app
+
+    node = devnet_factory(close_interval=0, protocol=30)
+    client = create_app(dataclasses.replace(api_settings, rpc_url=node.rpc_url)).test_client()
+    body = client.get("/api/v1/health").get_json()
+    assert body["status"] == "ok" and body["protocol_version"] == 30
+    assert body["rpc_version"].startswith("30.") and isinstance(body["xdr_skipped"], int)
