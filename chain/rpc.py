@@ -15,7 +15,7 @@ from stellar_sdk.exceptions import ConnectionError as SdkConnectionError
 from stellar_sdk.soroban_rpc import GetTransactionResponse, GetTransactionStatus, SendTransactionResponse
 
 from chain import storage
-from chain.kale import Block, Pail
+from chain.kale import MEDIAN_LEDGER_SECONDS, Block, Pail
 from chain.ledger_header import header_from_base64
 from chain.tolerance import note_skipped
 from config import Network
@@ -46,6 +46,14 @@ class Ledger:
     close_time: int
     protocol_version: int = 0
     close_time_ms: int = 0
+
+
+def seconds_per_ledger(earlier: Ledger, later: Ledger) -> float:
+    """Ledger-time seconds per ledger between two observations of the chain (the mainnet median
+    until they are apart)."""
+    if later.sequence <= earlier.sequence or later.close_time <= earlier.close_time:
+        return MEDIAN_LEDGER_SECONDS
+    return (later.close_time - earlier.close_time) / (later.sequence - earlier.sequence)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import requests
 from peewee import fn
 
 from chain.kale import BLOCK_INTERVAL
-from chain.rpc import ChainClient, RpcUnavailable
+from chain.rpc import ChainClient, Ledger, RpcUnavailable, seconds_per_ledger
 from config import Settings
 from db.chain_models import Discrepancy
 from db.models import Compensation, Farmer, Harvest, Planting, Settlement, Work
@@ -62,6 +62,7 @@ class RunState:
         self.client = ChainClient(self.client_settings.network)
         self._log_offsets: dict[Path, int] = {}
         self._best_zeros: dict[str, int] = {}
+        self._first_ledger: Ledger | None = None  # ledger time per ledger is measured from here
 
     def refresh(self) -> None:
         """Read the chain, the database and new agent events."""
@@ -73,7 +74,8 @@ class RunState:
         self.index, self.latest_ledger = farm.index, latest.sequence
         if farm.farm_block is not None:
             seconds_left = farm.farm_block.timestamp + BLOCK_INTERVAL - latest.close_time
-            self.ledgers_left = max(0, seconds_left // 5)
+            self._first_ledger = self._first_ledger or latest
+            self.ledgers_left = max(0, int(seconds_left // seconds_per_ledger(self._first_ledger, latest)))
         if self.first_block is None:
             self.first_block = self.index + 1
         self._read_agent_events()
