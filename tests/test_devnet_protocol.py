@@ -15,6 +15,8 @@ from xdrlib3 import Unpacker
 
 from chain import calls, storage
 from chain.ledger_header import read_header, read_history_entry
+from chain.rpc import ChainClient
+from config import load_settings
 from devnet.close_meta import validator
 from devnet.contracts.farm_wasm import FUNCTIONS
 from tests.fixtures.devnet import new_funded_farmer, prepare_and_send, send_and_wait
@@ -202,3 +204,42 @@ def test_the_validator_signs_each_protocol_30_close_value(devnet_factory):
     network_id = hashlib.sha256(node.passphrase.encode()).digest()
     digest = hashlib.sha256(network_id + raw[36:68] + close_time_ms).digest()
     VerifyKey(validator().raw_public_key()).verify(digest, signature)
+
+
+def farm_signed_mint(node, to: str, amount: int, with_homesteader: bool):
+    """A SAC mint sent by the homesteader, authorized by the farm (the SAC's admin) through address
+    credentials the farm's __check_auth accepts only with the homesteader's own authorization."""
+    from stellar_sdk import Address
+
+    from devnet.host import authorization_payload
+
+    server = node.server()
+    expiration = node.latest_ledger() + 100
+    mint = xdr.InvokeContractArgs(Address(node.info["kale_sac"]).to_xdr_sc_address(), xdr.SCSymbol(b"mint"),
+                                  [scval.to_address(to), scval.to_int128(amount)])
+    contract_fn = xdr.SorobanAuthorizedFunctionType.SOROBAN_AUTHORIZED_FUNCTION_TYPE_CONTRACT_FN
+    root = xdr.SorobanAuthorizedInvocation(xdr.SorobanAuthorizedFunction(contract_fn, contract_fn=mint), [])
+    farm_address = Address(node.info["farm_contract"]).to_xdr_sc_address()
+    farm_entry = xdr.SorobanAuthorizationEntry(xdr.SorobanCredentials(
+        xdr.SorobanCredentialsType.SOROBAN_CREDENTIALS_ADDRESS, address=xdr.SorobanAddressCredentials(
+            farm_address, xdr.Int64(42), xdr.Uint32(expiration), xdr.SCVal(xdr.SCValType.SCV_VOID))), root)
+    payload = authorization_payload(hashlib.sha256(node.passphrase.encode()).digest(), 42, expiration, root)
+    check = xdr.InvokeContractArgs(farm_address, xdr.SCSymbol(b"__check_auth"), [scval.to_bytes(payload)])
+    homesteader_entry = xdr.SorobanAuthorizationEntry(
+        xdr.SorobanCredentials(xdr.SorobanCredentialsType.SOROBAN_CREDENTIALS_SOURCE_ACCOUNT),
+        xdr.SorobanAuthorizedInvocation(xdr.SorobanAuthorizedFunction(contract_fn, contract_fn=check), []))
+    op = calls.invoke(node.info["kale_sac"], "mint", list(mint.args))
+    op.auth = [farm_entry] + ([homesteader_entry] if with_homesteader else [])
+    return tx(node, HOMESTEADER, op)
+
+
+def test_the_farm_authorizes_as_a_custom_account_when_the_homesteader_approves_its_check_auth(devnet_factory):
+    node = devnet_factory(close_interval=0)
+    farmer = new_funded_farmer(node, kale=0)
+    assert "did not authorize __check_auth" in node.server().simulate_transaction(
+        farm_signed_mint(node, farmer.public_key, 7 * KALE, with_homesteader=False)).error
+    envelope = node.server().prepare_transaction(farm_signed_mint(node, farmer.public_key, 7 * KALE, True))
+    envelope.sign(HOMESTEADER)
+    assert send_and_wait(node, envelope).status == GetTransactionStatus.SUCCESS
+    balance = ChainClient(load_settings({}, rpc_url=node.rpc_url).network).kale_balance(farmer.public_key)
+    assert balance == 7 * KALE
