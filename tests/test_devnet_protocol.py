@@ -213,7 +213,6 @@ def farm_signed_mint(node, to: str, amount: int, with_homesteader: bool):
 
     from devnet.host import authorization_payload
 
-    server = node.server()
     expiration = node.latest_ledger() + 100
     mint = xdr.InvokeContractArgs(Address(node.info["kale_sac"]).to_xdr_sc_address(), xdr.SCSymbol(b"mint"),
                                   [scval.to_address(to), scval.to_int128(amount)])
