@@ -42,6 +42,8 @@ class Settings:
     api_max_body_bytes: int
     allow_file_keyring: bool
     log_level: str
+    fee_sponsor: bool = False
+    fee_sponsor_cap_stroops: int = 10_000_000
 
     @property
     def network(self) -> Network:
@@ -162,6 +164,11 @@ FIELDS: tuple[_Field, ...] = (
            "let testnet/mainnet keep the master key in a file keyring"),
     _Field("log_level", "KALEPOOL_LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info",
            "logging level"),
+    _Field("fee_sponsor", "KALEPOOL_FEE_SPONSOR", _bool, False,
+           "pay custodial wallets' fees from the operator's sponsor account (fee bumps; its secret in "
+           "$KALEPOOL_FEE_SPONSOR_SECRET or the keyring entry fee-sponsor); charged to the farmer at settlement"),
+    _Field("fee_sponsor_cap_stroops", "KALEPOOL_FEE_SPONSOR_CAP_STROOPS", _int_in(0, 10**15), 10_000_000,
+           "most fees (stroops) the sponsor pays for one farmer; past it the wallet pays its own"),
 )
 
 CONFIG_FILE_ENV = "KALEPOOL_CONFIG"
