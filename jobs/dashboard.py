@@ -51,6 +51,7 @@ class RunState:
     first_block: int | None = None
     index: int = 0
     latest_ledger: int = 0
+    protocol_version: int = 0
     ledgers_left: int | None = None
     farmers: list[FarmerLine] = field(default_factory=list)
     hash_rate_mhs: float = 0.0
@@ -71,7 +72,7 @@ class RunState:
             latest = self.client.latest_ledger()
         except RpcUnavailable:
             return
-        self.index, self.latest_ledger = farm.index, latest.sequence
+        self.index, self.latest_ledger, self.protocol_version = farm.index, latest.sequence, latest.protocol_version
         if farm.farm_block is not None:
             seconds_left = farm.farm_block.timestamp + BLOCK_INTERVAL - latest.close_time
             self._first_ledger = self._first_ledger or latest
@@ -200,7 +201,8 @@ class Dashboard:
         elif time.monotonic() - self._last_line >= 5:
             self._last_line = time.monotonic()
             run = self.run
-            print(f"block {run.index} ledger {run.latest_ledger} ({run.ledgers_left} left) | "
+            print(f"block {run.index} ledger {run.latest_ledger} ({run.ledgers_left} left, "
+                  f"protocol {run.protocol_version}) | "
                   f"planted {sum(f.planted for f in run.farmers)} worked {sum(f.worked for f in run.farmers)} "
                   f"harvested {sum(f.harvested for f in run.farmers)} | {run.hash_rate_mhs:.2f} MH/s | "
                   f"discrepancies {run.discrepancies}", file=sys.stderr, flush=True)
@@ -210,6 +212,7 @@ class Dashboard:
         lines = [
             f"kalepool up — API {run.api_url}   (Ctrl-C stops everything; logs in {run.log_dir})",
             f"block {run.index}   ledger {run.latest_ledger}   ledgers left ~{run.ledgers_left}   "
+            f"protocol {run.protocol_version}   "
             f"hash rate {run.hash_rate_mhs:.2f} MH/s   compensations {run.compensations}   "
             f"discrepancies {run.discrepancies}",
             "",
