@@ -443,4 +443,5 @@ def devnet_info(chain: Chain, host: str, port: int, close_interval: float) -> di
     return {"passphrase": chain.passphrase, "rpc_url": f"{base}/rpc", "friendbot_url": f"{base}/friendbot",
             "farm_contract": genesis.farm_contract_id(chain.passphrase), "kale_sac": genesis.kale_sac_id(chain.passphrase),
             "kale_asset": f"{asset.code}:{asset.issuer}", "homesteader": genesis.homesteader().public_key,
-            "ledger_seconds": chain.ledger_seconds, "close_interval": close_interval, "temp_ttl": chain.temp_ttl}
+            "ledger_seconds": chain.ledger_seconds, "close_interval": close_interval, "temp_ttl": chain.temp_ttl,
+            "protocol": chain.protocol, "clock": "wall" if chain.wall_clock else "step"}

@@ -41,8 +41,11 @@ if command -v npm >/dev/null 2>&1; then
     js_wanted="$(sha256sum tests/js/package-lock.json | cut -d' ' -f1)"
     if [ "$(cat "$js_stamp" 2>/dev/null)" != "$js_wanted" ]; then
         echo "setup: installing the JS SDK into tests/js/node_modules"
-        npm ci --prefix tests/js --no-audit --no-fund --silent
-        echo "$js_wanted" > "$js_stamp"
+        if npm ci --prefix tests/js --no-audit --no-fund --silent; then
+            echo "$js_wanted" > "$js_stamp"
+        else
+            echo "setup: npm ci failed; tests/test_devnet_js.py will be skipped"
+        fi
     fi
 else
     echo "setup: npm not found; tests/test_devnet_js.py will be skipped (install Node.js 20+ to run it)"
