@@ -20,6 +20,9 @@ DECAY_RATE = 5_0000000000
 INVERSE_DECAY_RATE = 95_0000000000
 V2_GENESIS_BLOCK = 30558
 WEEK_OF_LEDGERS = 120960
+# Median mainnet ledger close interval (stellar-docs #2805, 2026): the target is 5 s but ledgers take
+# about 6, with 8-9 s gaps. A stand-in only until observed ledgers give the real figure.
+MEDIAN_LEDGER_SECONDS = 6.0
 STROOPS_PER_KALE = 10_000_000
 
 U32_MAX = 2**32 - 1

@@ -5,6 +5,7 @@ changes is how a plant or work is tied to its block.
 """
 from __future__ import annotations
 
+import base64
 import struct
 from dataclasses import dataclass
 
@@ -12,13 +13,9 @@ from stellar_sdk import Address, xdr
 from xdrlib3 import Unpacker
 
 from chain import storage
+from chain.tolerance import UnknownArm, note_skipped
 
-_KINDS = {
-    xdr.LedgerEntryChangeType.LEDGER_ENTRY_CREATED: ("created", "created"),
-    xdr.LedgerEntryChangeType.LEDGER_ENTRY_UPDATED: ("updated", "updated"),
-    xdr.LedgerEntryChangeType.LEDGER_ENTRY_RESTORED: ("restored", "restored"),
-    xdr.LedgerEntryChangeType.LEDGER_ENTRY_STATE: ("state", "state"),
-}
+_KIND_NAMES = {0: "created", 1: "updated", 3: "state", 4: "restored"}
 
 
 @dataclass(frozen=True)
@@ -32,14 +29,6 @@ class StorageChange:
     value: xdr.SCVal | None
 
 
-def _operation_changes(meta: xdr.TransactionMeta) -> list[xdr.LedgerEntryChange]:
-    body = meta.v4 or meta.v3 or meta.v2 or meta.v1
-    changes = []
-    for operation in (body.operations if body is not None else []):
-        changes.extend(operation.changes.ledger_entry_changes)
-    return changes
-
-
 def _decoded(contract_address: xdr.SCAddress, key: xdr.SCVal) -> tuple[str, storage.StorageKey] | None:
     try:
         return Address.from_xdr_sc_address(contract_address).address, storage.decode_storage_key(key)
@@ -47,31 +36,50 @@ def _decoded(contract_address: xdr.SCAddress, key: xdr.SCVal) -> tuple[str, stor
         return None
 
 
+def _unpack(kind: type, data: bytes, pos: int):
+    unpacker = Unpacker(data)
+    unpacker.set_position(pos)
+    return kind.unpack(unpacker)
+
+
+def _storage_change(outlined: "MetaOutline", span: "ChangeSpan") -> StorageChange | None:
+    if span.change == CHANGE_REMOVED:
+        data = _unpack(xdr.LedgerKey, outlined.data, span.start).contract_data
+        decoded = _decoded(data.contract, data.key)
+        return StorageChange("removed", *decoded, None) if decoded else None
+    data = _unpack(xdr.LedgerEntryData, outlined.data, span.start).contract_data
+    decoded = _decoded(data.contract, data.key)
+    return StorageChange(_KIND_NAMES[span.change], *decoded, data.val) if decoded else None
+
+
 def storage_changes(meta_xdr: str) -> list[StorageChange]:
-    """Every change to a farm-style storage entry (Pail, Block, ...) made by the operations."""
+    """Every change to a farm-style storage entry (Pail, Block, ...) made by the operations.
+
+    Only contract-data entries are decoded; one the SDK cannot decode is skipped and counted."""
+    outlined = outline(base64.b64decode(meta_xdr))
     found = []
-    for change in _operation_changes(xdr.TransactionMeta.from_xdr(meta_xdr)):
-        if change.type == xdr.LedgerEntryChangeType.LEDGER_ENTRY_REMOVED:
-            if change.removed.type != xdr.LedgerEntryType.CONTRACT_DATA:
-                continue
-            data = change.removed.contract_data
-            decoded = _decoded(data.contract, data.key)
-            if decoded:
-                found.append(StorageChange("removed", decoded[0], decoded[1], None))
+    for span in outlined.changes:
+        if span.entry_type != ENTRY_CONTRACT_DATA:
             continue
-        kind, attribute = _KINDS[change.type]
-        entry = getattr(change, attribute).data
-        if entry.type != xdr.LedgerEntryType.CONTRACT_DATA:
+        try:
+            change = _storage_change(outlined, span)
+        except Exception as exc:  # an arm newer than the SDK: skip this entry, keep the rest
+            note_skipped("meta storage change", exc)
             continue
-        decoded = _decoded(entry.contract_data.contract, entry.contract_data.key)
-        if decoded:
-            found.append(StorageChange(kind, decoded[0], decoded[1], entry.contract_data.val))
+        if change is not None:
+            found.append(change)
     return found
 
 
 def pail_index(meta_xdr: str, contract: str, farmer: str) -> int | None:
-    """The block index of the `Pail(farmer, index)` the transaction created or updated."""
-    for change in storage_changes(meta_xdr):
+    """The block index of the `Pail(farmer, index)` the transaction created or updated
+    (None when there is none, or the meta holds an arm this code cannot read past)."""
+    try:
+        changes = storage_changes(meta_xdr)
+    except UnknownArm as exc:
+        note_skipped("meta", exc)
+        return None
+    for change in changes:
         if (change.contract == contract and change.kind in ("created", "updated")
                 and change.key[0] == "Pail" and change.key[1] == farmer):
             return change.key[2]
@@ -83,13 +91,17 @@ def pail_index(meta_xdr: str, contract: str, farmer: str) -> int | None:
 # Decoding a whole TransactionMeta with stellar_sdk costs about a millisecond; an indexer needs
 # a few small parts of it (the farm's storage changes, the return value, the events). The
 # outline walks the bytes once, skipping what it does not need, and the caller decodes only
-# the spans it wants. Rare union arms fall back to stellar_sdk's own unpacker.
+# the spans it wants. Rare union arms fall back to stellar_sdk's own unpacker; an arm neither
+# knows (newer than the SDK) raises UnknownArm (chain.tolerance), since XDR cannot be skipped
+# without knowing its size.
 
 _U32 = struct.Struct(">I")
 # SCVal types of fixed size (bytes after the type tag)
 _FIXED_SCVAL = {0: 4, 1: 0, 2: 8, 3: 4, 4: 4, 5: 8, 6: 8, 7: 8, 8: 8, 9: 16, 10: 16, 11: 32, 12: 32,
                 20: 0, 21: 8}
-_SC_ADDRESS_SIZE = {0: 36, 1: 32, 2: 40, 3: 36, 4: 32}
+# account, contract, muxed account, claimable balance, liquidity pool, and (protocol 30,
+# CAP-84) muxed contract: uint64 id then the contract hash
+_SC_ADDRESS_SIZE = {0: 36, 1: 32, 2: 40, 3: 36, 4: 32, 5: 40}
 _TRUSTLINE_ASSET_SIZE = {0: 0, 1: 40, 2: 48, 3: 32}
 _LEDGER_KEY_SIZE = {0: 36, 7: 32, 9: 32}
 ENTRY_CONTRACT_DATA = 6
@@ -104,8 +116,19 @@ def u32(data: bytes, pos: int) -> int:
 def _with_sdk(kind: type, data: bytes, pos: int) -> int:
     unpacker = Unpacker(data)
     unpacker.set_position(pos)
-    kind.unpack(unpacker)
+    try:
+        kind.unpack(unpacker)
+    except Exception:  # enum ValueError, short buffer, ...: an arm newer than the SDK
+        raise UnknownArm(kind.__name__, u32(data, pos) if pos + 4 <= len(data) else "?", pos) from None
     return unpacker.get_position()
+
+
+def _known(kind: str, data: bytes, pos: int, arms: tuple[int, ...]) -> int:
+    """The union discriminant (or extension version) at `pos`; UnknownArm if not one of `arms`."""
+    arm = u32(data, pos)
+    if arm not in arms:
+        raise UnknownArm(kind, arm, pos)
+    return arm
 
 
 def skip_opaque(data: bytes, pos: int) -> int:
@@ -229,7 +252,7 @@ def _skip_changes(data: bytes, pos: int, into: list[ChangeSpan] | None) -> int:
         else:
             start = pos + 4  # past lastModifiedLedgerSeq
             pos = _skip_ledger_entry_data(data, start)
-            if u32(data, pos) == 1:  # LedgerEntryExtensionV1: optional sponsor, ext
+            if _known("LedgerEntryExt", data, pos, (0, 1)) == 1:  # V1: optional sponsor, ext
                 pos = skip_optional(data, pos + 4, 36) + 4
             else:
                 pos += 4
@@ -239,7 +262,9 @@ def _skip_changes(data: bytes, pos: int, into: list[ChangeSpan] | None) -> int:
 
 
 def _skip_event(data: bytes, pos: int) -> int:
-    pos = skip_optional(data, pos + 4, 32) + 8  # ext, contract id, type, body v0
+    pos = skip_optional(data, pos + 4, 32) + 4  # ext, contract id, type
+    _known("ContractEventBody", data, pos, (0,))
+    pos += 4
     pos = _skip_scvals(data, pos + 4, u32(data, pos))
     return skip_scval(data, pos)
 
@@ -256,7 +281,7 @@ def _event_spans(data: bytes, pos: int, prefix: int) -> tuple[list[tuple[int, in
 
 
 def _skip_soroban_ext(data: bytes, pos: int) -> int:
-    return pos + (32 if u32(data, pos) == 1 else 4)  # v1: ext, three fees
+    return pos + (32 if _known("SorobanTransactionMetaExt", data, pos, (0, 1)) == 1 else 4)  # v1: ext, fees
 
 
 @dataclass(frozen=True)
@@ -280,8 +305,8 @@ class MetaOutline:
 
 
 def outline(data: bytes) -> MetaOutline:
-    """Outline a TransactionMeta (v0 to v4) given as XDR bytes."""
-    version, pos = u32(data, 0), 4
+    """Outline a TransactionMeta (v0 to v4) given as XDR bytes; UnknownArm past what it knows."""
+    version, pos = _known("TransactionMeta", data, 0, (0, 1, 2, 3, 4)), 4
     changes: list[ChangeSpan] = []
     op_events: list[list[tuple[int, int]]] = []
     return_value = None

@@ -4,6 +4,7 @@ The same code talks to the devnet, testnet and mainnet; only `Network` differs.
 """
 from __future__ import annotations
 
+import base64
 import time
 from dataclasses import dataclass
 
@@ -14,8 +15,13 @@ from stellar_sdk.exceptions import ConnectionError as SdkConnectionError
 from stellar_sdk.soroban_rpc import GetTransactionResponse, GetTransactionStatus, SendTransactionResponse
 
 from chain import storage
-from chain.kale import Block, Pail
+from chain.kale import MEDIAN_LEDGER_SECONDS, Block, Pail
+from chain.ledger_header import header_from_base64
+from chain.tolerance import note_skipped
 from config import Network
+
+
+_ASSET_SIZE = {1: 40, 2: 48}  # TrustLineAsset alphanum4 / alphanum12: code and issuer
 
 
 class RpcUnavailable(RuntimeError):
@@ -45,10 +51,30 @@ class AccountInfo:
 
 @dataclass(frozen=True)
 class Ledger:
-    """The latest closed ledger: sequence and close time (unix seconds)."""
+    """The latest closed ledger: sequence, close time (unix seconds; milliseconds where the
+    header carries them, protocol 30 on) and the protocol version it closed under."""
 
     sequence: int
     close_time: int
+    protocol_version: int = 0
+    close_time_ms: int = 0
+
+
+def seconds_per_ledger(earlier: Ledger, later: Ledger) -> float:
+    """Ledger-time seconds per ledger between two observations of the chain (the mainnet median
+    until they are apart)."""
+    if later.sequence <= earlier.sequence or later.close_time <= earlier.close_time:
+        return MEDIAN_LEDGER_SECONDS
+    return (later.close_time - earlier.close_time) / (later.sequence - earlier.sequence)
+
+
+@dataclass(frozen=True)
+class NetworkVersion:
+    """The network's protocol version (getNetwork) and the RPC's own version (getVersionInfo)."""
+
+    protocol_version: int
+    rpc_version: str
+    core_version: str
 
 
 @dataclass(frozen=True)
@@ -73,34 +99,49 @@ class ChainClient:
             raise RpcUnavailable(f"RPC {self.network.rpc_url} unreachable: {exc}") from None
 
     def latest_ledger(self) -> Ledger:
-        """The latest closed ledger."""
+        """The latest closed ledger (its header read by hand: any protocol's shape will do)."""
         response = self._call(self.server.get_latest_ledger)
-        return Ledger(sequence=response.sequence, close_time=int(response.close_time or 0))
+        close_time = int(response.close_time or 0)
+        header = header_from_base64(response.header_xdr, history_entry=False)
+        return Ledger(sequence=response.sequence, close_time=close_time,
+                      protocol_version=int(response.protocol_version or 0),
+                      close_time_ms=header.close_time_ms if header is not None else close_time * 1000)
 
-    def ledger_entries(self, keys: list[xdr.LedgerKey]) -> dict[str, tuple[xdr.LedgerEntryData, int | None]]:
-        """Entries by LedgerKey XDR (base64): (data, liveUntilLedgerSeq); missing keys are absent."""
-        found: dict[str, tuple[xdr.LedgerEntryData, int | None]] = {}
+    def network_version(self) -> NetworkVersion:
+        """The protocol version the network runs now, and the RPC's version."""
+        network = self._call(self.server.get_network)
+        version = self._call(self.server.get_version_info)
+        return NetworkVersion(protocol_version=int(network.protocol_version),
+                              rpc_version=version.version, core_version=version.captive_core_version)
+
+    def raw_entries(self, keys: list[xdr.LedgerKey]) -> dict[str, tuple[bytes, int | None]]:
+        """Entries by LedgerKey XDR (base64): (LedgerEntryData XDR bytes, liveUntilLedgerSeq)."""
+        found: dict[str, tuple[bytes, int | None]] = {}
         for offset in range(0, len(keys), 200):
             response = self._call(self.server.get_ledger_entries, keys[offset:offset + 200])
             for entry in response.entries or []:
-                found[entry.key] = (xdr.LedgerEntryData.from_xdr(entry.xdr),
-                                    entry.live_until_ledger)
+                found[entry.key] = (base64.b64decode(entry.xdr), entry.live_until_ledger)
+        return found
+
+    def ledger_entries(self, keys: list[xdr.LedgerKey]) -> dict[str, tuple[xdr.LedgerEntryData, int | None]]:
+        """Entries by LedgerKey XDR (base64): (data, liveUntilLedgerSeq); missing keys are absent,
+        and so is an entry holding an arm newer than the SDK (counted as skipped)."""
+        found: dict[str, tuple[xdr.LedgerEntryData, int | None]] = {}
+        for key, (data, live_until) in self.raw_entries(keys).items():
+            try:
+                found[key] = (xdr.LedgerEntryData.from_xdr_bytes(data), live_until)
+            except Exception as exc:  # an arm newer than the SDK
+                note_skipped("ledger entry", exc)
         return found
 
     def account(self, address: str) -> AccountInfo | None:
         """The account, or None when it does not exist."""
         key = xdr.LedgerKey(type=xdr.LedgerEntryType.ACCOUNT, account=xdr.LedgerKeyAccount(
             account_id=Keypair.from_public_key(address).xdr_account_id()))
-        found = self.ledger_entries([key]).get(key.to_xdr())
+        found = self.raw_entries([key]).get(key.to_xdr())
         if found is None:
             return None
-        account = found[0].account
-        v2 = account.ext.v1.ext.v2 if account.ext.v1 is not None and account.ext.v1.ext.v2 is not None else None
-        return AccountInfo(address=address, balance=account.balance.int64,
-                           sequence=account.seq_num.sequence_number.int64,
-                           subentries=account.num_sub_entries.uint32,
-                           sponsoring=v2.num_sponsoring.uint32 if v2 else 0,
-                           sponsored=v2.num_sponsored.uint32 if v2 else 0)
+        return _account_info(address, found[0])
 
     def kale_trustline_key(self, address: str) -> xdr.LedgerKey:
         """The LedgerKey of `address`'s KALE trustline."""
@@ -115,10 +156,11 @@ class ChainClient:
     def kale_balances(self, addresses: list[str]) -> dict[str, int | None]:
         """KALE balance (stroops) per G-address; None where there is no trustline."""
         keys = {self.kale_trustline_key(a).to_xdr(): a for a in addresses}
-        found = self.ledger_entries([xdr.LedgerKey.from_xdr(k) for k in keys])
+        found = self.raw_entries([xdr.LedgerKey.from_xdr(k) for k in keys])
         balances: dict[str, int | None] = {a: None for a in addresses}
         for key, (data, _) in found.items():
-            balances[keys[key]] = data.trust_line.balance.int64
+            at = 44 + _ASSET_SIZE[int.from_bytes(data[40:44], "big")]  # type, account id, asset
+            balances[keys[key]] = int.from_bytes(data[at:at + 8], "big", signed=True)
         return balances
 
     def kale_balance(self, address: str) -> int | None:
@@ -166,3 +208,31 @@ class ChainClient:
             if response.status != GetTransactionStatus.NOT_FOUND or time.monotonic() > deadline:
                 return response
             time.sleep(interval)
+
+
+def _pad(length: int) -> int:
+    return (length + 3) // 4 * 4
+
+
+def _account_info(address: str, data: bytes) -> AccountInfo:
+    """An AccountEntry read by hand (LedgerEntryData: type, account id, then the entry): balance,
+    sequence, and the counts its reserve depends on. Extensions past v2 are not needed."""
+    u32 = lambda at: int.from_bytes(data[at:at + 4], "big")  # noqa: E731
+    balance = int.from_bytes(data[40:48], "big", signed=True)
+    sequence = int.from_bytes(data[48:56], "big", signed=True)
+    subentries = u32(56)
+    at = 60 + 4 + (36 if u32(60) else 0) + 4  # inflation destination (optional), flags
+    at += 4 + _pad(u32(at)) + 4  # home domain, thresholds
+    signers, at = u32(at), at + 4
+    for _ in range(signers):
+        kind, at = u32(at), at + 4 + 32
+        if kind == 3:  # ed25519 signed payload: key and a variable payload
+            at += 4 + _pad(u32(at))
+        at += 4  # weight
+    sponsored = sponsoring = 0
+    if at + 4 <= len(data) and u32(at) == 1:  # v1: liabilities, then its own extension
+        at += 4 + 16
+        if u32(at) == 2:
+            sponsored, sponsoring = u32(at + 4), u32(at + 8)
+    return AccountInfo(address=address, balance=balance, sequence=sequence, subentries=subentries,
+                       sponsoring=sponsoring, sponsored=sponsored)

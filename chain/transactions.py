@@ -5,6 +5,7 @@ pooler signs `work` with its own key.
 """
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 
@@ -14,8 +15,10 @@ from stellar_sdk.operation import Operation
 from stellar_sdk.soroban_data_builder import SorobanDataBuilder
 from stellar_sdk.soroban_rpc import GetTransactionResponse, SendTransactionResponse
 
+from chain import meta
 from chain.kale import KaleError
 from chain.rpc import ChainClient
+from chain.tolerance import note_skipped
 
 _CONTRACT_ERROR = re.compile(r"Error\(Contract, #(\d+)\)")
 
@@ -120,15 +123,27 @@ def invocation(envelope_xdr: str) -> tuple[str, str, list[xdr.SCVal]]:
             call.function_name.sc_symbol.decode(), list(call.args))
 
 
+def _outline(meta_xdr: str | None) -> meta.MetaOutline | None:
+    """The meta's outline, or None when absent or holding an arm newer than this code (counted)."""
+    if not meta_xdr:
+        return None
+    try:
+        return meta.outline(base64.b64decode(meta_xdr))
+    except ValueError as exc:
+        note_skipped("transaction meta", exc)
+        return None
+
+
 def return_value(response: GetTransactionResponse) -> xdr.SCVal | None:
-    """The invocation's return value from a successful transaction's meta."""
-    if not response.result_meta_xdr:
+    """The invocation's return value from a successful transaction's meta (None if unreadable)."""
+    outlined = _outline(response.result_meta_xdr)
+    if outlined is None or outlined.return_value is None:
         return None
-    meta = xdr.TransactionMeta.from_xdr(response.result_meta_xdr)
-    body = meta.v4 or meta.v3
-    if body is None or body.soroban_meta is None:
+    try:
+        return outlined.decode(outlined.return_value, xdr.SCVal)
+    except Exception as exc:  # a value holding an arm newer than the SDK
+        note_skipped("return value", exc)
         return None
-    return body.soroban_meta.return_value
 
 
 def _result_code(result: xdr.TransactionResult) -> tuple[str, xdr.TransactionResult]:
@@ -140,9 +155,18 @@ def _result_code(result: xdr.TransactionResult) -> tuple[str, xdr.TransactionRes
     return code.name, result
 
 
-def _contract_code_in_events(events_xdr: list[str] | None) -> int | None:
+def _diagnostic_events(events_xdr: list[str] | None) -> list[xdr.ContractEvent]:
+    events = []
     for event_xdr in events_xdr or []:
-        event = xdr.DiagnosticEvent.from_xdr(event_xdr).event
+        try:
+            events.append(xdr.DiagnosticEvent.from_xdr(event_xdr).event)
+        except Exception as exc:  # an event holding an arm newer than the SDK
+            note_skipped("diagnostic event", exc)
+    return events
+
+
+def _contract_code_in_events(events: list[xdr.ContractEvent]) -> int | None:
+    for event in events:
         body = event.body.v0
         for value in [*body.topics, body.data]:
             if value.type == xdr.SCValType.SCV_ERROR and value.error.type == xdr.SCErrorType.SCE_CONTRACT:
@@ -158,9 +182,17 @@ _RESULT_KINDS = {
 }
 
 
-def classify_result(result_xdr: str, diagnostic_events: list[str] | None = None) -> Failure:
-    """Name the failure in a TransactionResult (from sendTransaction ERROR or a FAILED tx)."""
-    code, result = _result_code(xdr.TransactionResult.from_xdr(result_xdr))
+def classify_result(result_xdr: str, diagnostic_events: list[str] | None = None,
+                    events: list[xdr.ContractEvent] | None = None) -> Failure:
+    """Name the failure in a TransactionResult (from sendTransaction ERROR or a FAILED tx);
+    a result code newer than the SDK is a permanent `rejected` naming its number."""
+    try:
+        code, result = _result_code(xdr.TransactionResult.from_xdr(result_xdr))
+    except Exception as exc:
+        note_skipped("transaction result", exc)
+        raw = base64.b64decode(result_xdr)
+        return Failure("rejected", f"result code {int.from_bytes(raw[8:12], 'big', signed=True)}"
+                       if len(raw) >= 12 else "unreadable result")
     if code in _RESULT_KINDS:
         return Failure(_RESULT_KINDS[code], code)
     if code == "txFAILED":
@@ -168,7 +200,7 @@ def classify_result(result_xdr: str, diagnostic_events: list[str] | None = None)
         op_code = (operation.tr.invoke_host_function_result.code.name
                    if operation is not None and operation.tr is not None
                    and operation.tr.invoke_host_function_result is not None else "opFAILED")
-        contract = _contract_code_in_events(diagnostic_events)
+        contract = _contract_code_in_events(_diagnostic_events(diagnostic_events) + list(events or []))
         if contract is not None:
             return Failure("contract", op_code, contract_code=contract)
         if op_code == "INVOKE_HOST_FUNCTION_INSUFFICIENT_REFUNDABLE_FEE":
@@ -191,10 +223,11 @@ def classify_send(response: SendTransactionResponse) -> Failure | None:
 
 def classify_failed(response: GetTransactionResponse) -> Failure:
     """Why a transaction that landed with status FAILED failed."""
-    events = list(response.diagnostic_events_xdr or [])
-    if response.result_meta_xdr:
-        meta = xdr.TransactionMeta.from_xdr(response.result_meta_xdr)
-        body = meta.v4 or meta.v3
-        for event in (getattr(body, "diagnostic_events", None) or []):
-            events.append(event.to_xdr())
-    return classify_result(response.result_xdr, events)
+    events = []
+    outlined = _outline(response.result_meta_xdr)
+    for span in outlined.diagnostic_events if outlined is not None else []:
+        try:
+            events.append(outlined.decode(span, xdr.ContractEvent))
+        except Exception as exc:
+            note_skipped("diagnostic event", exc)
+    return classify_result(response.result_xdr, response.diagnostic_events_xdr, events)

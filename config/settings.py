@@ -48,6 +48,8 @@ class Settings:
     log_level: str
     payout_address_change_delay_seconds: int
     web_auth_domain: str
+    fee_sponsor: bool = False
+    fee_sponsor_cap_stroops: int = 10_000_000
 
     @property
     def network(self) -> Network:
@@ -183,6 +185,11 @@ FIELDS: tuple[_Field, ...] = (
            "wait before an unsigned payout-address change (old address never on chain) takes effect"),
     _Field("web_auth_domain", "KALEPOOL_WEB_AUTH_DOMAIN", _domain, "localhost",
            "the pool's host name in SEP-10 challenges (home domain and web auth domain)"),
+    _Field("fee_sponsor", "KALEPOOL_FEE_SPONSOR", _bool, False,
+           "pay custodial wallets' fees from the operator's sponsor account (fee bumps; its secret in "
+           "$KALEPOOL_FEE_SPONSOR_SECRET or the keyring entry fee-sponsor); charged to the farmer at settlement"),
+    _Field("fee_sponsor_cap_stroops", "KALEPOOL_FEE_SPONSOR_CAP_STROOPS", _int_in(0, 10**15), 10_000_000,
+           "most fees (stroops) the sponsor pays for one farmer; past it the wallet pays its own"),
 )
 
 CONFIG_FILE_ENV = "KALEPOOL_CONFIG"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from devnet.close_meta import PROTOCOLS
 from devnet.ledger import Chain
 from devnet.rpc import Rpc, devnet_info
 from devnet.server import CloseLoop, DevnetServer
@@ -27,15 +28,26 @@ from devnet.server import CloseLoop, DevnetServer
               help="Minimum TTL (ledgers) of new temporary entries.")
 @click.option("--retention", default=120960, show_default=True, type=click.IntRange(1),
               help="Ledgers of history kept for getTransactions/getEvents/getLedgers.")
+@click.option("--protocol", default="23", show_default=True, type=click.Choice([str(p) for p in PROTOCOLS]),
+              envvar="KALEPOOL_DEVNET_PROTOCOL",
+              help="Protocol the ledgers close under: 30 writes CAP-88 headers (millisecond close times, "
+                   "a StellarValue arm stellar-sdk 16.1.1 cannot decode). Env: KALEPOOL_DEVNET_PROTOCOL.")
+@click.option("--clock", default="auto", show_default=True, type=click.Choice(["auto", "wall", "step"]),
+              help="wall: genesis at start-up and each ledger closes at the wall time, so block ages "
+                   "measured from the wall clock are right; step: genesis 2025-01-01 and --ledger-seconds "
+                   "per ledger whatever the wall clock (fast test runs); auto: wall when --close-interval "
+                   "equals --ledger-seconds (the defaults), else step.")
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]))
 def devnet(host: str, port: int, state_dir: str, close_interval: float, ledger_seconds: int,
-           temp_ttl: int, retention: int, log_level: str) -> None:
+           temp_ttl: int, retention: int, protocol: str, clock: str, log_level: str) -> None:
     """Run a local Stellar network (Stellar RPC at /rpc, friendbot at /friendbot) with KALE deployed."""
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        wall = clock == "wall" or (clock == "auto" and close_interval == ledger_seconds)
         chain = Chain(Path(state_dir), ledger_seconds=ledger_seconds, temp_ttl=temp_ttl,
-                      retention=retention, auto_close=close_interval > 0)
+                      retention=retention, auto_close=close_interval > 0, protocol=int(protocol),
+                      wall_clock=wall)
     except Exception as exc:
         raise click.ClickException(f"cannot open the devnet state in {state_dir}: {exc}") from None
     try:

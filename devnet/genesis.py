@@ -12,16 +12,16 @@ import hashlib
 from stellar_sdk import Asset, Keypair, Network, StrKey, xdr
 
 from devnet import entries as E
-from devnet.contracts import farm, sac
+from devnet.contracts import farm, farm_wasm, sac
 from devnet.entries import Entry
 from devnet.host import sorted_map
 
 PASSPHRASE = Network.STANDALONE_NETWORK_PASSPHRASE
-GENESIS_CLOSE_TIME = 1_735_689_600  # 2025-01-01T00:00:00Z: ledger time starts here, whatever the wall clock
+GENESIS_CLOSE_TIME = 1_735_689_600  # 2025-01-01T00:00:00Z: where a fast (stepped) ledger clock starts
 TOTAL_COINS = 100_000_000_000 * 10_000_000
 GENESIS_ACCOUNT_XLM = 10_000 * 10_000_000
 ZERO_ACCOUNT = StrKey.encode_ed25519_public_key(bytes(32))  # ContractClient's default source
-FARM_WASM = b"\0asm kalepool devnet: the KALE farm contract, run natively by devnet/contracts/farm.py"
+FARM_WASM = farm_wasm.module()  # the farm's real interface; run natively by devnet/contracts/farm.py
 FARM_WASM_HASH = hashlib.sha256(FARM_WASM).digest()
 MAX_ENTRY_TTL = 3_110_400
 MIN_PERSISTENT_TTL = 2_073_600
@@ -69,8 +69,8 @@ def _instance(contract: str, executable: xdr.ContractExecutable,
     return E.contract_data(E.sc_address(contract), E.INSTANCE_KEY, False, val)
 
 
-def genesis_entries(passphrase: str = PASSPHRASE) -> list[tuple[bytes, Entry]]:
-    """Every ledger entry of ledger 1."""
+def genesis_entries(passphrase: str = PASSPHRASE, close_time: int = GENESIS_CLOSE_TIME) -> list[tuple[bytes, Entry]]:
+    """Every ledger entry of ledger 1, closing at `close_time`."""
     seq = 1
     accounts = [homesteader().public_key, kale_issuer().public_key, ZERO_ACCOUNT]
     root_balance = TOTAL_COINS - GENESIS_ACCOUNT_XLM * len(accounts)
@@ -85,7 +85,7 @@ def genesis_entries(passphrase: str = PASSPHRASE) -> list[tuple[bytes, Entry]]:
         xdr.ContractExecutableType.CONTRACT_EXECUTABLE_STELLAR_ASSET), sac.instance_storage(kale_asset(), farm_id))
     farm_instance = _instance(farm_id, xdr.ContractExecutable(
         xdr.ContractExecutableType.CONTRACT_EXECUTABLE_WASM, wasm_hash=xdr.Hash(FARM_WASM_HASH)),
-        farm.instance_storage(homesteader().public_key, sac_id, GENESIS_CLOSE_TIME))
+        farm.instance_storage(homesteader().public_key, sac_id, close_time))
     result += [
         (E.key_of(sac_instance).to_xdr_bytes(), Entry(sac_instance, seq, live_until)),
         (E.contract_code_key(FARM_WASM_HASH).to_xdr_bytes(), Entry(E.contract_code(FARM_WASM), seq, live_until)),

@@ -25,11 +25,6 @@ class LedgerRow:
         """LedgerHeaderHistoryEntry XDR: hash, header, ext v0."""
         return self.hash + self.header + b"\x00\x00\x00\x00"
 
-    def close_meta(self, previous_hash: bytes) -> bytes:
-        """A LedgerCloseMeta v0 carrying the header (transactions are served by getTransactions)."""
-        empty = b"\x00\x00\x00\x00"
-        return empty + self.history_entry() + previous_hash + empty + empty + empty + empty
-
 
 @dataclass
 class TxRow:
@@ -125,9 +120,14 @@ class History:
         row = self.db.execute("SELECT * FROM txs WHERE hash = ?", (tx_hash,)).fetchone()
         return self._tx(row) if row else None
 
-    def transactions(self, after_toid: int, limit: int) -> list[TxRow]:
+    def ledger_transactions(self, seq: int) -> list[TxRow]:
+        """Every transaction applied in ledger `seq`, in application order."""
+        return self.transactions(toid(seq) - 1, 1 << 20, before_toid=toid(seq + 1))
+
+    def transactions(self, after_toid: int, limit: int, before_toid: int = (1 << 63) - 1) -> list[TxRow]:
         return [self._tx(r) for r in self.db.execute(
-            "SELECT * FROM txs WHERE toid > ? ORDER BY toid LIMIT ?", (after_toid, limit))]
+            "SELECT * FROM txs WHERE toid > ? AND toid < ? ORDER BY toid LIMIT ?",
+            (after_toid, before_toid, limit))]
 
     def events(self, after: tuple[int, int], before_toid: int, limit: int) -> list[EventRow]:
         """Events after the (toid, index) position and before `before_toid`, ascending."""

@@ -151,10 +151,12 @@ class Frame:
         self.dirty = False
         self.auth: dict[str, _AuthNode] = {}
 
-    def authorized_function(self) -> xdr.SorobanAuthorizedFunction:
+    def authorized_function(self, args: list[xdr.SCVal] | None = None) -> xdr.SorobanAuthorizedFunction:
+        """This call as an authorized function (with `args` in place of its own: require_auth_for_args)."""
         return xdr.SorobanAuthorizedFunction(
             type=xdr.SorobanAuthorizedFunctionType.SOROBAN_AUTHORIZED_FUNCTION_TYPE_CONTRACT_FN,
-            contract_fn=xdr.InvokeContractArgs(self.address, xdr.SCSymbol(self.function.encode()), self.args))
+            contract_fn=xdr.InvokeContractArgs(self.address, xdr.SCSymbol(self.function.encode()),
+                                               self.args if args is None else args))
 
 
 # executable -> implementation: call(host, function, args) -> SCVal
@@ -310,7 +312,10 @@ class Host:
 
     # -- calls ------------------------------------------------------------------------------------
     def invoke(self, args: xdr.InvokeContractArgs) -> xdr.SCVal:
-        """Run the op's top-level contract call."""
+        """Run the op's top-level contract call (reserved `__` functions only the host may call)."""
+        if args.function_name.sc_symbol.startswith(b"__"):
+            raise HostError.of(xdr.SCErrorType.SCE_CONTEXT, xdr.SCErrorCode.SCEC_INVALID_ACTION,
+                               "reserved functions (__check_auth, __constructor) cannot be invoked directly")
         return self.call(E.address_of(args.contract_address), args.function_name.sc_symbol.decode(), list(args.args))
 
     def call(self, contract: str, function: str, args: list[xdr.SCVal]) -> xdr.SCVal:
@@ -347,6 +352,19 @@ class Host:
             self.stack.pop()
         return result
 
+    def update_current_contract_wasm(self, code_hash: bytes) -> None:
+        """deployer().update_current_contract_wasm: the running contract's code becomes the
+        uploaded Wasm `code_hash` (missing code is a storage error)."""
+        code_key_bytes, code_key = E.contract_code_key_of(code_hash)
+        if self.read(code_key_bytes, code_key) is None:
+            raise HostError.of(xdr.SCErrorType.SCE_STORAGE, xdr.SCErrorCode.SCEC_MISSING_VALUE,
+                               "contract code is missing")
+        frame = self.stack[-1]
+        frame.executable = xdr.ContractExecutable(xdr.ContractExecutableType.CONTRACT_EXECUTABLE_WASM,
+                                                  wasm_hash=xdr.Hash(code_hash))
+        frame.executable_xdr = frame.executable.to_xdr_bytes()
+        frame.dirty = True
+
     def _write_instance(self, frame: Frame) -> None:
         """Write the instance entry as XDR assembled from each item's cached bytes (decoded lazily if read)."""
         items = sorted(((kb, key, val, vb if vb is not None else val.to_xdr_bytes(), decoded)
@@ -365,15 +383,16 @@ class Host:
         self.events.append(Event.of(self.stack[-1].address.contract_id.contract_id.hash, topics, data))
 
     # -- auth -------------------------------------------------------------------------------------
-    def require_auth(self, address: str) -> None:
-        """`address.require_auth()` inside the running contract call."""
+    def require_auth(self, address: str, args: list[xdr.SCVal] | None = None) -> None:
+        """`address.require_auth()` inside the running contract call (`require_auth_for_args(args)`
+        when `args` is given)."""
         frame = self.stack[-1]
         if address in frame.auth:
             return
         if address.startswith("C") and len(self.stack) > 1 and self.stack[-2].contract == address:
             return  # a contract authorizes the calls it makes itself
         parent = next((f.auth[address] for f in reversed(self.stack[:-1]) if address in f.auth), None)
-        function = frame.authorized_function()
+        function = frame.authorized_function(args)
         if self.recording_auth:
             node = _AuthNode(function)
             if parent is None:
@@ -412,16 +431,17 @@ class Host:
         expiration = creds.signature_expiration_ledger.uint32
         if self.verify_signatures and not seq <= expiration < seq + self.ledger.max_ttl:
             raise auth_error("signature expiration ledger is out of range")
-        if not address.startswith("G"):
-            raise auth_error("only account (G...) address credentials are supported")
-        if self.read(E.account_key_bytes(address), E.account_key(address)) is None:
+        if address.startswith("G") and self.read(E.account_key_bytes(address), E.account_key(address)) is None:
             raise auth_error("signing account does not exist")
         nonce_kb, nonce_lk = nonce_key(creds.address, creds.nonce.int64)
         if self.read(nonce_kb, nonce_lk, write_intent=True) is not None:
             raise HostError.of(xdr.SCErrorType.SCE_AUTH, xdr.SCErrorCode.SCEC_EXISTING_VALUE,
                                "nonce already used")
-        if self.verify_signatures:
-            payload = authorization_payload(self.ledger.network_id, creds.nonce.int64, expiration, invocation)
+        payload = authorization_payload(self.ledger.network_id, creds.nonce.int64, expiration, invocation)
+        if address.startswith("C"):  # a contract account: its __check_auth decides
+            self.call(address, "__check_auth", [scval.to_bytes(payload), creds.signature,
+                                                _contexts(invocation)])
+        elif self.verify_signatures:
             verify_account_signature(address, payload, creds.signature)
         self.write(nonce_kb, nonce_lk, E.contract_data(
             creds.address, nonce_lk.contract_data.key, True, xdr.SCVal(xdr.SCValType.SCV_VOID)),
@@ -477,6 +497,17 @@ def _instance_prefix(contract: str, executable: bytes) -> bytes:
 def sorted_map(items) -> xdr.SCMap:
     """An SCMap from (key, value) pairs, keys in Soroban order as the host stores them."""
     return xdr.SCMap([xdr.SCMapEntry(k, v) for k, v in sorted(items, key=lambda kv: _order(kv[0]))])
+
+
+def _contexts(invocation: xdr.SorobanAuthorizedInvocation) -> xdr.SCVal:
+    """The `Vec<Context>` __check_auth receives: the authorized contract call as Context::Contract."""
+    fn = invocation.function.contract_fn
+    if fn is None:
+        return scval.to_vec([])
+    context = scval.to_struct({"args": scval.to_vec(list(fn.args)), "contract": xdr.SCVal(
+        xdr.SCValType.SCV_ADDRESS, address=fn.contract_address), "fn_name": xdr.SCVal(
+        xdr.SCValType.SCV_SYMBOL, sym=fn.function_name)})
+    return scval.to_vec([scval.to_enum("Contract", context)])
 
 
 def nonce_key(address: xdr.SCAddress, nonce: int) -> tuple[bytes, xdr.LedgerKey]:

@@ -12,13 +12,14 @@ import base64
 import hashlib
 import sqlite3
 import threading
+import time
 from collections import defaultdict
 from pathlib import Path
 
 from stellar_sdk import Account, Keypair, Network, TransactionBuilder, xdr
 
 from devnet import entries as E
-from devnet import genesis, meta, validation
+from devnet import close_meta, genesis, meta, validation
 from devnet.apply import Applied, apply_transaction
 from devnet.events import KIND_NAMES, Event
 from devnet.fees import BASE_FEE
@@ -28,7 +29,6 @@ from devnet.simulate import simulate
 from devnet.state import State
 from devnet.validation import Rejected, Tx
 
-PROTOCOL_VERSION = 23
 MAX_QUEUE = 50_000
 FRIENDBOT_XLM = "10000"
 
@@ -41,10 +41,15 @@ class Chain:
     """The ledger state, its history and the pending transactions of one devnet."""
 
     def __init__(self, state_dir: Path, *, ledger_seconds: int = 5, temp_ttl: int = 17280,
-                 retention: int = 120960, auto_close: bool = True):
+                 retention: int = 120960, auto_close: bool = True, protocol: int = 23,
+                 wall_clock: bool = False):
+        """`wall_clock`: genesis at start-up and each ledger closes at the wall time (at least one
+        second after the last); else genesis at 2025-01-01 and `ledger_seconds` per ledger."""
         self.passphrase = genesis.PASSPHRASE
         self.network_id = Network(self.passphrase).network_id()
         self.ledger_seconds = ledger_seconds
+        self.protocol = protocol
+        self.wall_clock = wall_clock
         self.temp_ttl = temp_ttl
         self.retention = retention
         self.auto_close = auto_close
@@ -62,7 +67,7 @@ class Chain:
             self._genesis()
         else:
             self.state.load(self.db)
-        self.fee_pool = xdr.LedgerHeader.from_xdr_bytes(self.latest.header).fee_pool.int64
+        self.fee_pool = close_meta.fee_pool(self.latest.header)
         self.state.seq = self.latest.seq + 1
         self.queue: list[Tx] = []
         self.queued: set[bytes] = set()
@@ -75,7 +80,7 @@ class Chain:
                 results: list[bytes]) -> LedgerRow:
         tx_set_hash = hashlib.sha256(previous + b"".join(tx_hashes)).digest()
         header = xdr.LedgerHeader(
-            ledger_version=xdr.Uint32(PROTOCOL_VERSION), previous_ledger_hash=xdr.Hash(previous),
+            ledger_version=xdr.Uint32(self.protocol), previous_ledger_hash=xdr.Hash(previous),
             scp_value=xdr.StellarValue(xdr.Hash(tx_set_hash), xdr.TimePoint(xdr.Uint64(close_time)), [],
                                        xdr.StellarValueExt(xdr.StellarValueType.STELLAR_VALUE_BASIC)),
             tx_set_result_hash=xdr.Hash(hashlib.sha256(b"".join(results)).digest()),
@@ -85,15 +90,16 @@ class Chain:
             base_fee=xdr.Uint32(BASE_FEE), base_reserve=xdr.Uint32(E.BASE_RESERVE),
             max_tx_set_size=xdr.Uint32(MAX_QUEUE), skip_list=[xdr.Hash(bytes(32))] * 4,
             ext=xdr.LedgerHeaderExt(0))
-        header_bytes = header.to_xdr_bytes()
+        header_bytes = close_meta.header_bytes(self.protocol, header, self.network_id)
         return LedgerRow(seq, hashlib.sha256(header_bytes).digest(), close_time, header_bytes)
 
     def _genesis(self) -> None:
         self.state.seq = 1
-        for key, entry in genesis.genesis_entries(self.passphrase):
+        genesis_time = int(time.time()) if self.wall_clock else genesis.GENESIS_CLOSE_TIME
+        for key, entry in genesis.genesis_entries(self.passphrase, genesis_time):
             self.state.put(key, entry)
         self.fee_pool = 0
-        self.latest = self._header(1, genesis.GENESIS_CLOSE_TIME, bytes(32), [], [])
+        self.latest = self._header(1, genesis_time, bytes(32), [], [])
         self.db.execute("BEGIN")
         self.history.add_ledger(self.latest)
         self.state.save(self.db)
@@ -103,9 +109,15 @@ class Chain:
     def oldest_seq(self) -> int:
         return max(1, self.latest.seq - self.retention + 1)
 
+    def next_close_time(self) -> int:
+        """The close time of the ledger being built: the wall clock (wall-clock mode), else a fixed step."""
+        if self.wall_clock:
+            return max(self.latest.close_time + 1, int(time.time()))
+        return self.latest.close_time + self.ledger_seconds
+
     def next_ledger(self) -> LedgerInfo:
         """The ledger being built: what simulation and the next close see."""
-        return LedgerInfo(seq=self.latest.seq + 1, timestamp=self.latest.close_time + self.ledger_seconds,
+        return LedgerInfo(seq=self.latest.seq + 1, timestamp=self.next_close_time(),
                           network_id=self.network_id, temp_ttl=self.temp_ttl,
                           persistent_ttl=genesis.MIN_PERSISTENT_TTL, max_ttl=genesis.MAX_ENTRY_TTL)
 

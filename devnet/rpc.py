@@ -17,8 +17,9 @@ from typing import Any, Callable
 from stellar_sdk import StrKey, xdr
 
 from devnet import genesis
-from devnet.history import EventRow, TxRow, toid
-from devnet.ledger import PROTOCOL_VERSION, Chain
+from devnet.close_meta import ledger_close_meta
+from devnet.history import EventRow, LedgerRow, TxRow, toid
+from devnet.ledger import Chain
 from devnet.validation import Malformed
 
 log = logging.getLogger(__name__)
@@ -240,20 +241,24 @@ class Rpc:
 
     def get_network(self, params: dict) -> dict:
         return {"friendbotUrl": self.info["friendbot_url"], "passphrase": self.chain.passphrase,
-                "protocolVersion": PROTOCOL_VERSION}
+                "protocolVersion": self.chain.protocol}
 
     def get_version_info(self, params: dict) -> dict:
-        return {"version": f"{PROTOCOL_VERSION}.0.0-kalepool-devnet", "commitHash": "kalepool-devnet",
+        protocol = self.chain.protocol
+        return {"version": f"{protocol}.0.0-kalepool-devnet", "commitHash": "kalepool-devnet",
                 "buildTimestamp": "2025-01-01T00:00:00Z", "captiveCoreVersion": "kalepool-devnet (native Python)",
-                "protocolVersion": PROTOCOL_VERSION}
+                "protocolVersion": protocol}
+
+    def _close_meta(self, row: LedgerRow, previous_hash: bytes) -> str:
+        return _b64(ledger_close_meta(row, previous_hash, self.chain.history.ledger_transactions(row.seq)))
 
     def get_latest_ledger(self, params: dict) -> dict:
         with self.chain.lock:
             latest = self.chain.latest
             previous = self.chain.history.ledger(latest.seq - 1)
-            return {"id": latest.hash.hex(), "protocolVersion": PROTOCOL_VERSION, "sequence": latest.seq,
+            return {"id": latest.hash.hex(), "protocolVersion": self.chain.protocol, "sequence": latest.seq,
                     "closeTime": str(latest.close_time), "headerXdr": _b64(latest.header),
-                    "metadataXdr": _b64(latest.close_meta(previous.hash if previous else bytes(32)))}
+                    "metadataXdr": self._close_meta(latest, previous.hash if previous else bytes(32))}
 
     def get_ledgers(self, params: dict) -> dict:
         cursor, limit = _pagination(params, PAGE_DEFAULT_LIMIT, PAGE_MAX_LIMIT)
@@ -268,7 +273,7 @@ class Rpc:
             for row in rows:
                 ledgers.append({"hash": row.hash.hex(), "sequence": row.seq, "ledgerCloseTime": str(row.close_time),
                                 "headerXdr": _b64(row.history_entry()),
-                                "metadataXdr": _b64(row.close_meta(previous_hash))})
+                                "metadataXdr": self._close_meta(row, previous_hash)})
                 previous_hash = row.hash
             window = self._window()
             return {"ledgers": ledgers, "latestLedger": window["latestLedger"],
@@ -451,4 +456,5 @@ def devnet_info(chain: Chain, host: str, port: int, close_interval: float) -> di
     return {"passphrase": chain.passphrase, "rpc_url": f"{base}/rpc", "friendbot_url": f"{base}/friendbot",
             "farm_contract": genesis.farm_contract_id(chain.passphrase), "kale_sac": genesis.kale_sac_id(chain.passphrase),
             "kale_asset": f"{asset.code}:{asset.issuer}", "homesteader": genesis.homesteader().public_key,
-            "ledger_seconds": chain.ledger_seconds, "close_interval": close_interval, "temp_ttl": chain.temp_ttl}
+            "ledger_seconds": chain.ledger_seconds, "close_interval": close_interval, "temp_ttl": chain.temp_ttl,
+            "protocol": chain.protocol, "clock": "wall" if chain.wall_clock else "step"}

@@ -1,4 +1,4 @@
-"""HTTP for the devnet: JSON-RPC at POST /rpc, friendbot at GET /friendbot?addr=G..., and the close loop."""
+"""HTTP for the devnet: JSON-RPC at POST /rpc, friendbot at GET or POST /friendbot?addr=G..., and the close loop."""
 from __future__ import annotations
 
 import json
@@ -51,10 +51,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_POST(self) -> None:
-        if urlparse(self.path).path.rstrip("/") not in ("", "/rpc"):
-            self._send(404, {"error": {"code": "not_found", "message": "JSON-RPC is served at /rpc"}})
-            return
+    def _body(self) -> bytes | None:
+        """The request body, or None (answered 413) when missing or too large."""
         try:
             length = int(self.headers.get("Content-Length", "0"))
         except ValueError:
@@ -63,15 +61,33 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(413, {"jsonrpc": "2.0", "id": None,
                              "error": {"code": -32600, "message": "request body missing or too large"}})
             self.close_connection = True
+            return None
+        return self.rfile.read(length)
+
+    def do_POST(self) -> None:
+        path = urlparse(self.path).path.rstrip("/")
+        if path not in ("", "/rpc", "/friendbot"):
+            self._send(404, {"error": {"code": "not_found", "message": "JSON-RPC is served at /rpc"}})
             return
-        self._send(200, self.server.rpc.handle(self.rfile.read(length)))
+        body = self._body()
+        if body is None:
+            return
+        if path == "/friendbot":  # the JS SDK's fundAddress/requestAirdrop POST, as the real friendbot allows
+            form = parse_qs(body.decode("utf-8", "replace")) if body else {}
+            self._friendbot((parse_qs(urlparse(self.path).query).get("addr") or form.get("addr") or [""])[0])
+            return
+        self._send(200, self.server.rpc.handle(body))
 
     def do_GET(self) -> None:
         url = urlparse(self.path)
         if url.path.rstrip("/") != "/friendbot":
-            self._send(404, {"error": {"code": "not_found", "message": "GET /friendbot?addr=G... or POST /rpc"}})
+            self._send(404, {"error": {"code": "not_found",
+                                       "message": "GET or POST /friendbot?addr=G..., or POST /rpc"}})
             return
-        address = (parse_qs(url.query).get("addr") or [""])[0]
+        self._friendbot((parse_qs(url.query).get("addr") or [""])[0])
+
+    def _friendbot(self, address: str) -> None:
+        """Create and fund `address`; 400 when it is not a G... account or already exists."""
         if not StrKey.is_valid_ed25519_public_key(address):
             self._send(400, {"status": 400, "title": "Bad Request", "detail": "addr must be a G... account"})
             return

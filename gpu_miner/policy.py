@@ -15,9 +15,9 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from chain.kale import BLOCK_INTERVAL
+from chain.kale import BLOCK_INTERVAL, MEDIAN_LEDGER_SECONDS
 
-DEFAULT_LEDGER_SECONDS = 5.0  # Stellar's target, until the agent has seen ledgers close
+DEFAULT_LEDGER_SECONDS = MEDIAN_LEDGER_SECONDS  # mainnet's median (not the 5 s target), until ledgers are seen
 
 
 class LedgerClock:

@@ -17,6 +17,7 @@ from typing import Any
 from stellar_sdk import Address, StrKey, scval, xdr
 
 from chain import meta
+from chain.tolerance import note_skipped
 from config import Network
 from indexer.envelope import Envelope, classic_operations, read_envelope
 from indexer.source import RawEvent, RawTransaction
@@ -77,9 +78,15 @@ class _Result:
 
 
 def _result(data: bytes, with_operations: bool) -> _Result:
+    fee = int.from_bytes(data[:8], "big", signed=True)
     if not with_operations and data[8:12] == bytes(4):  # txSUCCESS: the fee is all a call needs
-        return _Result(int.from_bytes(data[:8], "big", signed=True), "txSUCCESS", [])
-    result = xdr.TransactionResult.from_xdr_bytes(data)
+        return _Result(fee, "txSUCCESS", [])
+    try:
+        result = xdr.TransactionResult.from_xdr_bytes(data)
+    except Exception as exc:  # a result code or arm newer than the SDK: keep the fee and the code
+        note_skipped("indexer result", exc)
+        code = int.from_bytes(data[8:12], "big", signed=True)
+        return _Result(fee, "txSUCCESS" if code == 0 else f"code{code}", [])
     body = result.result
     if body.code in _FEE_BUMP:
         body = body.inner_result_pair.result.result
@@ -174,10 +181,34 @@ def _row(raw: RawTransaction, envelope: Envelope, result: _Result) -> dict[str, 
     }
 
 
+def _outline(meta_b64: str) -> meta.MetaOutline | None:
+    """The meta's outline; None when absent or holding an arm newer than this code (counted)."""
+    if not meta_b64:
+        return None
+    try:
+        return meta.outline(base64.b64decode(meta_b64))
+    except ValueError as exc:
+        note_skipped("indexer meta", exc)
+        return None
+
+
+def _tolerant(read: Any) -> Any:
+    """`read()`, or None (counted) when what it reads holds an arm newer than this code."""
+    try:
+        return read()
+    except Exception as exc:  # UnknownArm from the walkers, anything from the SDK's decoder
+        note_skipped("indexer value", exc)
+        return None
+
+
 def decode_transaction(raw: RawTransaction, scope: Scope) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     """The chain_transactions row of a transaction and the KALE movements its classic payments
     make, or None when the scope does not keep it."""
-    envelope = read_envelope(base64.b64decode(raw.envelope))
+    try:
+        envelope = read_envelope(base64.b64decode(raw.envelope))
+    except Exception as exc:  # an envelope holding an arm newer than the SDK: not readable at all
+        note_skipped("indexer envelope", exc)
+        return None
     call = envelope.call
     farm_call = call is not None and call.contract == scope.network.farm_contract
     if not (farm_call and scope.everything) and not (envelope.parties & scope.known_keys):
@@ -187,17 +218,18 @@ def decode_transaction(raw: RawTransaction, scope: Scope) -> tuple[dict[str, Any
     if call is None:
         row["operations"] = classic_operations(envelope.operations, result.operations)
         return row, classic_kale_movements(row, scope.network)
-    outline = meta.outline(base64.b64decode(raw.meta)) if raw.meta else None
+    outline = _outline(raw.meta)
     if row["successful"] and outline is not None and outline.return_value is not None:
-        row["return_value"] = read_scval(outline.data, outline.return_value[0])
+        row["return_value"] = _tolerant(lambda: read_scval(outline.data, outline.return_value[0]))
     if not row["successful"]:
-        events = [outline.decode(span, xdr.ContractEvent) for span in outline.diagnostic_events] \
-            if outline is not None else []
-        events += [xdr.DiagnosticEvent.from_xdr(e).event for e in raw.diagnostic]
-        row["contract_error"] = _contract_error(events)
+        events = [_tolerant(lambda: outline.decode(span, xdr.ContractEvent))
+                  for span in (outline.diagnostic_events if outline is not None else [])]
+        events += [_tolerant(lambda: xdr.DiagnosticEvent.from_xdr(e).event) for e in raw.diagnostic]
+        row["contract_error"] = _contract_error([e for e in events if e is not None])
     if farm_call and call.function in FARM_FUNCTIONS:
         row["kind"] = call.function
-        row.update(_farm_fields(call.function, call.args, outline if row["successful"] else None, scope))
+        row.update(_tolerant(lambda: _farm_fields(call.function, call.args,
+                                                  outline if row["successful"] else None, scope)) or {})
         if row["kind"] == "plant":
             row["stake_burned"] = 0
         elif row["kind"] == "harvest":
@@ -226,7 +258,12 @@ def classic_kale_movements(row: dict[str, Any], network: Network) -> list[dict[s
 
 def decode_event(raw: RawEvent) -> dict[str, Any] | None:
     """The chain_kale_movements row of an asset-contract event, None for non-movements
-    (approve, set_authorized, ...). Handles protocol 23 and older topic shapes."""
+    (approve, set_authorized, ...) and for events holding an arm newer than this code (counted).
+    Handles protocol 23 and older topic shapes."""
+    return _tolerant(lambda: _movement(raw))
+
+
+def _movement(raw: RawEvent) -> dict[str, Any] | None:
     topics = [base64.b64decode(t) for t in raw.topic]
     if not topics or meta.u32(topics[0], 0) != 15:
         return None

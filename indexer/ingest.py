@@ -20,6 +20,7 @@ from playhouse.postgres_ext import BinaryJSONField
 from psycopg2 import sql
 from psycopg2.extras import Json, execute_values
 
+from chain.tolerance import skipped_total
 from config import Network
 from db.chain_models import ChainKaleMovement, ChainLedger, ChainTransaction, IndexerCursor
 from db.connection import database
@@ -129,6 +130,7 @@ class Indexer:
                 movements[movement["id"]] = movement
         ordered = [movements[k] for k in sorted(movements)]
         apply_movements(rows, ordered)
+        self.stats["xdr_skipped"] = skipped_total()  # items with arms newer than this code (chain.tolerance)
         ledgers = [{"sequence": m.sequence, "hash": m.hash, "previous_hash": m.previous_hash,
                     "close_time": m.close_time, "transaction_count": counts[m.sequence]} for m in markers]
         return Batch(markers[0].sequence, markers[-1].sequence, ledgers, rows, ordered, sum(counts.values()))

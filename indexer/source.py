@@ -7,12 +7,13 @@ of those ledgers (a short page, or an item past it), so a range is never half-re
 """
 from __future__ import annotations
 
-import base64
 import itertools
 from dataclasses import dataclass
 from typing import Any
 
 import requests
+
+from chain.ledger_header import header_from_base64
 
 TRANSACTIONS_PAGE = 200
 EVENTS_PAGE = 10_000
@@ -50,6 +51,7 @@ class Marker:
     hash: str
     previous_hash: str | None
     close_time: int
+    protocol_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -80,10 +82,11 @@ class RawEvent:
     value: str
 
 
-def _previous_hash(header_xdr: str | None) -> str | None:
-    """previousLedgerHash from a LedgerHeaderHistoryEntry (hash, then version, then parent)."""
-    raw = base64.b64decode(header_xdr or "")
-    return raw[36:68].hex() if len(raw) >= 68 else None
+def _marker(item: dict[str, Any]) -> Marker:
+    """A getLedgers item as a Marker; its header read by hand (any protocol's StellarValue arm)."""
+    header = header_from_base64(item.get("headerXdr"))
+    return Marker(int(item["sequence"]), item["hash"], header.previous_hash.hex() if header else None,
+                  int(item["ledgerCloseTime"]), header.protocol_version if header else None)
 
 
 def event_ledger(event_id: str) -> int:
@@ -142,9 +145,7 @@ class RpcSource:
             raise
         if start < int(result["oldestLedger"]):
             raise RetentionExceeded(start, int(result["oldestLedger"]), int(result["latestLedger"]))
-        return [Marker(int(item["sequence"]), item["hash"], _previous_hash(item.get("headerXdr")),
-                       int(item["ledgerCloseTime"]))
-                for item in result["ledgers"]]
+        return [_marker(item) for item in result["ledgers"]]
 
     def transactions(self, start: int, last: int) -> tuple[list[RawTransaction], int]:
         """Every transaction of ledgers start..last, and the last ledger they are complete for

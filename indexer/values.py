@@ -10,6 +10,7 @@ from typing import Any
 from stellar_sdk import Address, StrKey, scval, xdr
 
 from chain.meta import skip_scval, u32
+from chain.tolerance import UnknownArm
 
 _FIXED_INTS = {3: (4, False), 4: (4, True), 5: (8, False), 6: (8, True), 7: (8, False), 8: (8, False),
                9: (16, False), 10: (16, True), 11: (32, False), 12: (32, True)}
@@ -34,7 +35,12 @@ def sc_address(data: bytes, pos: int) -> str:
         return account(data[pos + 8:pos + 40])
     if kind == 1:
         return contract(data[pos + 4:pos + 36])
-    return Address.from_xdr_sc_address(xdr.SCAddress.from_xdr_bytes(data[pos:])).address
+    if kind == 5:  # protocol 30 muxed contract (CAP-84): id, then the contract it routes to
+        return contract(data[pos + 12:pos + 44])
+    try:
+        return Address.from_xdr_sc_address(xdr.SCAddress.from_xdr_bytes(data[pos:])).address
+    except Exception:  # an address type newer than the SDK
+        raise UnknownArm("SCAddress", kind, pos) from None
 
 
 def read_scval(data: bytes, pos: int) -> Any:
@@ -53,7 +59,11 @@ def read_scval(data: bytes, pos: int) -> Any:
         return data[pos + 8:pos + 8 + u32(data, pos + 4)].decode("utf-8", "backslashreplace")
     if kind == 18:
         return sc_address(data, pos + 4)
-    return to_json(xdr.SCVal.from_xdr_bytes(data[pos:skip_scval(data, pos)]))
+    end = skip_scval(data, pos)
+    try:
+        return to_json(xdr.SCVal.from_xdr_bytes(data[pos:end]))
+    except Exception:  # a value holding an arm newer than the SDK
+        raise UnknownArm("SCVal", kind, pos) from None
 
 
 def struct_fields(data: bytes, pos: int) -> dict[str, int]:

@@ -15,7 +15,7 @@ import requests
 from peewee import fn
 
 from chain.kale import BLOCK_INTERVAL
-from chain.rpc import ChainClient, RpcUnavailable
+from chain.rpc import ChainClient, Ledger, RpcUnavailable, seconds_per_ledger
 from config import Settings
 from db.chain_models import Discrepancy
 from db.models import Compensation, Farmer, Harvest, Planting, Settlement, Work
@@ -51,6 +51,7 @@ class RunState:
     first_block: int | None = None
     index: int = 0
     latest_ledger: int = 0
+    protocol_version: int = 0
     ledgers_left: int | None = None
     farmers: list[FarmerLine] = field(default_factory=list)
     hash_rate_mhs: float = 0.0
@@ -62,6 +63,7 @@ class RunState:
         self.client = ChainClient(self.client_settings.network)
         self._log_offsets: dict[Path, int] = {}
         self._best_zeros: dict[str, int] = {}
+        self._first_ledger: Ledger | None = None  # ledger time per ledger is measured from here
 
     def refresh(self) -> None:
         """Read the chain, the database and new agent events."""
@@ -70,10 +72,11 @@ class RunState:
             latest = self.client.latest_ledger()
         except RpcUnavailable:
             return
-        self.index, self.latest_ledger = farm.index, latest.sequence
+        self.index, self.latest_ledger, self.protocol_version = farm.index, latest.sequence, latest.protocol_version
         if farm.farm_block is not None:
             seconds_left = farm.farm_block.timestamp + BLOCK_INTERVAL - latest.close_time
-            self.ledgers_left = max(0, seconds_left // 5)
+            self._first_ledger = self._first_ledger or latest
+            self.ledgers_left = max(0, int(seconds_left // seconds_per_ledger(self._first_ledger, latest)))
         if self.first_block is None:
             self.first_block = self.index + 1
         self._read_agent_events()
@@ -198,7 +201,8 @@ class Dashboard:
         elif time.monotonic() - self._last_line >= 5:
             self._last_line = time.monotonic()
             run = self.run
-            print(f"block {run.index} ledger {run.latest_ledger} ({run.ledgers_left} left) | "
+            print(f"block {run.index} ledger {run.latest_ledger} ({run.ledgers_left} left, "
+                  f"protocol {run.protocol_version}) | "
                   f"planted {sum(f.planted for f in run.farmers)} worked {sum(f.worked for f in run.farmers)} "
                   f"harvested {sum(f.harvested for f in run.farmers)} | {run.hash_rate_mhs:.2f} MH/s | "
                   f"discrepancies {run.discrepancies}", file=sys.stderr, flush=True)
@@ -208,6 +212,7 @@ class Dashboard:
         lines = [
             f"kalepool up — API {run.api_url}   (Ctrl-C stops everything; logs in {run.log_dir})",
             f"block {run.index}   ledger {run.latest_ledger}   ledgers left ~{run.ledgers_left}   "
+            f"protocol {run.protocol_version}   "
             f"hash rate {run.hash_rate_mhs:.2f} MH/s   compensations {run.compensations}   "
             f"discrepancies {run.discrepancies}",
             "",

@@ -25,6 +25,7 @@ from peewee import IntegrityError, fn
 from stellar_sdk import TransactionEnvelope
 from stellar_sdk.soroban_rpc import GetTransactionResponse, GetTransactionStatus
 
+from chain.fee_bump import inner_envelope
 from chain.rpc import ChainClient, RpcUnavailable
 from chain.transactions import Failure, classify_failed, classify_send, envelope_max_time
 from config import Settings
@@ -32,6 +33,7 @@ from db.attempts import TxAttempt
 from db.connection import database
 from db.models import TxIntent
 from jobs import faults
+from jobs.fee_sponsor import fee_sponsor_for
 from jobs.stopwatch import Stopwatch
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ class Outbox:
         self.settings = settings
         self.handlers = handlers or {}
         self.stopwatch = Stopwatch()
+        self.sponsor = fee_sponsor_for(settings)  # None unless KALEPOOL_FEE_SPONSOR is on
 
     # -- sending -------------------------------------------------------------------------
 
@@ -102,7 +105,7 @@ class Outbox:
             envelope = build(account.sequence, latest.close_time + self.settings.tx_timeout_seconds, fee)
         with self.stopwatch.phase("sign"):
             sign(envelope)
-        return envelope
+        return self.sponsor.wrap(source, envelope) if self.sponsor else envelope
 
     def _create(self, action: Action, build: Build, sign: Sign) -> TxIntent:
         envelope = self._signed(action.source, build, sign, attempt=1)
@@ -237,9 +240,10 @@ class Outbox:
 
 
 def _envelope_columns(envelope: TransactionEnvelope) -> dict[str, Any]:
-    tx = envelope.transaction
+    inner = inner_envelope(envelope)  # a fee bump's sequence and time bound are its inner transaction's
     return {"envelope_xdr": envelope.to_xdr(), "tx_hash": envelope.hash_hex(),
-            "sequence": tx.sequence, "max_time": envelope_max_time(envelope), "fee": tx.fee}
+            "sequence": inner.transaction.sequence, "max_time": envelope_max_time(inner),
+            "fee": envelope.transaction.fee}
 
 
 def _record_attempt(intent: TxIntent, envelope: TransactionEnvelope) -> None:

@@ -34,3 +34,19 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     .venv/bin/python -m pip install -q -r requirements.txt
     echo "$wanted" > "$stamp"
 fi
+
+# The JS SDK the devnet checks drive (tests/test_devnet_js.py), pinned by tests/js/package-lock.json.
+if command -v npm >/dev/null 2>&1; then
+    js_stamp=tests/js/node_modules/.lock.sha256
+    js_wanted="$(sha256sum tests/js/package-lock.json | cut -d' ' -f1)"
+    if [ "$(cat "$js_stamp" 2>/dev/null)" != "$js_wanted" ]; then
+        echo "setup: installing the JS SDK into tests/js/node_modules"
+        if npm ci --prefix tests/js --no-audit --no-fund --silent; then
+            echo "$js_wanted" > "$js_stamp"
+        else
+            echo "setup: npm ci failed; tests/test_devnet_js.py will be skipped"
+        fi
+    fi
+else
+    echo "setup: npm not found; tests/test_devnet_js.py will be skipped (install Node.js 20+ to run it)"
+fi

@@ -4,6 +4,8 @@ from __future__ import annotations
 import requests
 from flask import Blueprint, Response, jsonify
 
+from chain.tolerance import skipped_total
+
 from db.connection import database
 from web import __version__
 from web.api import operation
@@ -16,11 +18,23 @@ TAG = "system"
 PROBE_TIMEOUT_SECONDS = 3.0
 
 
-def _latest_ledger(rpc_url: str) -> int:
-    """One getLatestLedger call, no retries: a health probe must answer quickly."""
-    response = requests.post(rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": "getLatestLedger"},
+def _rpc(rpc_url: str, method: str) -> dict:
+    """One JSON-RPC call, no retries: a health probe must answer quickly."""
+    response = requests.post(rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": method},
                              timeout=PROBE_TIMEOUT_SECONDS)
-    return int(response.json()["result"]["sequence"])
+    return response.json()["result"]
+
+
+def _network_versions(rpc_url: str) -> dict:
+    """The network's protocol version (getNetwork) and the RPC's version (getVersionInfo); an
+    RPC that does not answer one of them leaves its field null (still healthy)."""
+    versions: dict = {"protocol_version": None, "rpc_version": None}
+    try:
+        versions["protocol_version"] = int(_rpc(rpc_url, "getNetwork")["protocolVersion"])
+        versions["rpc_version"] = str(_rpc(rpc_url, "getVersionInfo")["version"])
+    except Exception:  # optional facts: a missing method or field is not an outage
+        pass
+    return versions
 
 
 @operation(blueprint, "GET", "/health", "Whether the database and the Stellar RPC are reachable", tag=TAG,
@@ -33,10 +47,13 @@ def health() -> tuple[Response, int]:
     except Exception as exc:  # any driver failure means unhealthy, never a 500
         checks["database"] = f"unreachable: {type(exc).__name__}"
     try:
-        checks["latest_ledger"] = _latest_ledger(services().settings.rpc_url)
+        rpc_url = services().settings.rpc_url
+        checks["latest_ledger"] = int(_rpc(rpc_url, "getLatestLedger")["sequence"])
         checks["rpc"] = "ok"
+        checks.update(_network_versions(rpc_url))
     except Exception as exc:  # an RPC down, refusing or answering garbage is all "unreachable"
         checks["rpc"] = f"unreachable: {type(exc).__name__}"
+    checks["xdr_skipped"] = skipped_total()  # items this process met with arms newer than its XDR
     healthy = checks["database"] == "ok" and checks["rpc"] == "ok"
     return jsonify({"status": "ok" if healthy else "degraded", **checks}), 200 if healthy else 503
 

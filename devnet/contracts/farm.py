@@ -1,4 +1,5 @@
-"""The KALE farm contract (plant, work, harvest, pause, unpause), exactly as the public contract runs.
+"""The KALE farm contract (plant, work, harvest; upgrade, pause, unpause, remove_block, __check_auth),
+exactly as the current public source (kalepail/KALE-sc) runs.
 
 Storage and struct encodings come from `chain.storage`, the hash and reward math
 from `chain.kale`; block selection, the FarmBlock reset sentinels and range
@@ -146,8 +147,7 @@ def plant(host: Host, farmer_val: xdr.SCVal, amount_val: xdr.SCVal) -> xdr.SCVal
     farm_block = farm.farm_block()
     now = host.ledger.timestamp
     if now >= farm_block.timestamp + BLOCK_INTERVAL:
-        block = new_block(now, farm_block)
-        farm.block(index)  # read anyway, as the contract does, so the footprint holds it
+        block = new_block(now, farm_block)  # the current source no longer reads Block(index) here
         farm_block = new_farm_block(now)
         index += 1
         farm.set_index(index)
@@ -242,12 +242,10 @@ def pause(host: Host) -> xdr.SCVal:
     if farm.paused():
         raise _fail(KaleError.FarmPaused)
     host.set_instance(_FARM_PAUSED, scval.to_bool(True))
-    return scval.to_void()
+    return scval.to_void()  # no instance TTL extension: the farm is being paused
 
 
 def unpause(host: Host) -> xdr.SCVal:
-    # The published source tests `paused` here (so unpause could never succeed); the
-    # devnet follows the reference's meaning of FarmNotPaused instead.
     farm = _Farm(host)
     host.require_auth(farm.address_of(_HOMESTEADER))
     if not farm.paused():
@@ -257,8 +255,38 @@ def unpause(host: Host) -> xdr.SCVal:
     return scval.to_void()
 
 
+def upgrade(host: Host, hash_val: xdr.SCVal) -> xdr.SCVal:
+    """The homesteader replaces the contract's code with an uploaded Wasm (`hash`)."""
+    code_hash = scval.from_bytes(_typed(hash_val, xdr.SCValType.SCV_BYTES))
+    if len(code_hash) != 32:
+        raise value_error("hash must be BytesN<32>")
+    farm = _Farm(host)
+    host.require_auth(farm.address_of(_HOMESTEADER))
+    host.update_current_contract_wasm(code_hash)
+    farm.extend_instance_ttl()
+    return scval.to_void()
+
+
+def remove_block(host: Host, index_val: xdr.SCVal) -> xdr.SCVal:
+    """The homesteader deletes `Block(index)` (nothing happens if it is already gone)."""
+    index = scval.from_uint32(_typed(index_val, xdr.SCValType.SCV_U32))
+    farm = _Farm(host)
+    host.require_auth(farm.address_of(_HOMESTEADER))
+    host.remove_data(_block_key(farm.contract, index))
+    return scval.to_void()
+
+
+def check_auth(host: Host, payload_val: xdr.SCVal, signatures: xdr.SCVal, contexts: xdr.SCVal) -> xdr.SCVal:
+    """The farm as a custom account: whatever it authorizes, the homesteader must authorize
+    this call with the signature payload as its only argument."""
+    payload = _typed(payload_val, xdr.SCValType.SCV_BYTES)
+    host.require_auth(_Farm(host).address_of(_HOMESTEADER), args=[payload])
+    return scval.to_void()
+
+
 FUNCTIONS = {"plant": (plant, 2), "work": (work, 3), "harvest": (harvest, 2),
-             "pause": (pause, 0), "unpause": (unpause, 0)}
+             "pause": (pause, 0), "unpause": (unpause, 0), "upgrade": (upgrade, 1),
+             "remove_block": (remove_block, 1), "__check_auth": (check_auth, 3)}
 
 
 def call(host: Host, function: str, args: list[xdr.SCVal]) -> xdr.SCVal:
