@@ -32,13 +32,22 @@ def record_sponsored(farmer_id: int, sponsor: str, tx_hash: str, max_fee: int) -
     SponsoredFee.create(farmer=farmer_id, sponsor=sponsor, tx_hash=tx_hash, max_fee=max_fee)
 
 
-def sponsored_fees_total(farmer_id: int) -> int:
+def sponsored_fees_total(farmer_id: int, before: list[str] | None = None) -> int:
     """Stroops the sponsor paid for `farmer_id`'s transactions, as the chain record charged them
-    (what the settlement charges the farmer; only indexed transactions count)."""
+    (what the settlement charges the farmer; only indexed transactions count), leaving out the
+    transactions in `before` (the payout's own, which the sponsor bears)."""
     row = database.execute_sql(
         "SELECT COALESCE(SUM(t.fee_charged), 0) FROM sponsored_fees s "
-        "JOIN chain_transactions t ON t.hash = s.tx_hash WHERE s.farmer_id = %s", (farmer_id,)).fetchone()
+        "JOIN chain_transactions t ON t.hash = s.tx_hash WHERE s.farmer_id = %s AND NOT t.hash = ANY(%s)",
+        (farmer_id, before or [])).fetchone()
     return int(row[0])
+
+
+def sponsor_of(farmer_id: int) -> str | None:
+    """The account that sponsored the farmer's fees most recently (None if none ever did)."""
+    row = (SponsoredFee.select(SponsoredFee.sponsor).where(SponsoredFee.farmer == farmer_id)
+           .order_by(SponsoredFee.id.desc()).first())
+    return None if row is None else row.sponsor
 
 
 def sponsored_fees_committed(farmer_id: int) -> int:

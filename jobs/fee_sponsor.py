@@ -44,6 +44,11 @@ class FeeSponsor:
         return bumped
 
 
+    def room(self, farmer_id: int) -> int:
+        """Stroops of fees the sponsor will still pay for this farmer (its cap less what is committed)."""
+        return max(self.settings.fee_sponsor_cap_stroops - sponsored_fees_committed(farmer_id), 0)
+
+
 def fee_sponsor_for(settings: Settings) -> FeeSponsor | None:
     """The sponsor the settings call for (None when sponsorship is off); its secret from
     $KALEPOOL_FEE_SPONSOR_SECRET or the keyring entry `fee-sponsor`."""

@@ -66,8 +66,13 @@ def kale_legs(owed: list[Leg], farmer_destination: str, kale: int | None) -> lis
 
 
 def plan(legs: list[Leg], kale_asset: Asset, wallet: AccountInfo, has_trustline: bool,
-         can_receive: dict[str, bool], farmer_destination: str, farmer_exists: bool, fee: int) -> Plan:
-    """The payout operations for `legs` from a wallet in state `wallet` (see the module docstring)."""
+         can_receive: dict[str, bool], farmer_destination: str, farmer_exists: bool, fee: int,
+         sponsor: Leg | None = None) -> Plan:
+    """The payout operations for `legs` from a wallet in state `wallet` (see the module docstring).
+
+    `sponsor`: XLM the fee sponsor paid for this wallet, charged to the farmer: paid back before the
+    farmer gets its XLM, as far as the wallet's XLM above its remaining reserve allows.
+    """
     operations: list[Operation] = []
     formed: list[tuple[Leg, str]] = []
     for leg in legs:
@@ -81,14 +86,18 @@ def plan(legs: list[Leg], kale_asset: Asset, wallet: AccountInfo, has_trustline:
     if has_trustline:
         operations.append(ChangeTrust(kale_asset, limit="0"))
     claimable = sum(1 for _, form in formed if form == "claimable_balance")
+    keep = wallet.min_balance(subentries=wallet.subentries - (1 if has_trustline else 0),
+                              sponsoring=wallet.sponsoring + claimable)
+    spare = wallet.balance - fee - keep - (2 * BASE_RESERVE if not farmer_exists and claimable == 0 else 0)
+    charged = min(sponsor.amount, max(spare, 0)) if sponsor else 0
+    if charged > 0:
+        operations.append(Payment(sponsor.destination, Asset.native(), stroops_to_amount(charged)))
     if claimable == 0:
         if not farmer_exists:
             operations.append(CreateAccount(farmer_destination, stroops_to_amount(2 * BASE_RESERVE)))
         operations.append(AccountMerge(farmer_destination))
         return Plan(operations, formed, 2 * BASE_RESERVE if not farmer_exists else 0, merges=True)
-    keep = wallet.min_balance(subentries=wallet.subentries - (1 if has_trustline else 0),
-                              sponsoring=wallet.sponsoring + claimable)
-    xlm = wallet.balance - fee - keep
+    xlm = spare - charged
     if farmer_exists and xlm > 0:
         operations.append(Payment(farmer_destination, Asset.native(), stroops_to_amount(xlm)))
     elif not farmer_exists and xlm >= 2 * BASE_RESERVE:

@@ -78,7 +78,9 @@ class Planter:
             sent = list(pool.map(lambda f: self._send_one(f, index, balances[f.custodial_address]),
                                  farmers))
             reasons = {f.id: outcome for f, outcome in zip(farmers, sent) if isinstance(outcome, str)}
-            self.outbox.confirm([o for o in sent if isinstance(o, TxIntent)], self.wait_seconds, pool)
+            confirmed = self.outbox.confirm([o for o in sent if isinstance(o, TxIntent)], self.wait_seconds, pool)
+        reasons.update({intent.farmer_id: _reason(intent) for intent in confirmed
+                        if intent.status not in (*LIVE, "success")})
         for farmer in farmers:
             if (farmer.plant_problem or None) != reasons.get(farmer.id):
                 Farmer.update(plant_problem=reasons.get(farmer.id)).where(Farmer.id == farmer.id).execute()
@@ -94,7 +96,8 @@ class Planter:
                     return "no KALE trustline on the custodial wallet"
                 wallet = self.client.account(farmer.custodial_address)
                 spare = 0 if wallet is None else wallet.balance - wallet.min_balance()
-                if spare < self.fee_reserve:
+                sponsored = self.outbox.sponsor.room(farmer.id) if self.outbox.sponsor else 0
+                if max(spare, 0) + sponsored < self.fee_reserve:
                     return (f"not enough XLM for the fees: the wallet has {max(spare, 0)} stroops above its "
                             f"reserve and needs {self.fee_reserve} to plant and harvest")
                 intent = self._send(farmer, index, stake_for(balance, farmer.stake_bps))

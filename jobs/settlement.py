@@ -27,6 +27,7 @@ from db.models import (Compensation, DebtCollection, Farmer, Payout, PoolerDebt,
                        TxIntent)
 from db.payout_address import effective_payout_address
 from db.settlement_figures import compute, pails
+from db.sponsored_fees import sponsor_of, sponsored_fees_total
 from jobs.harvest import adopt_chain_harvests
 from jobs.outbox import LIVE, Action, Outbox
 from jobs.payout_plan import Leg, kale_legs, plan
@@ -182,7 +183,13 @@ class Settler:
                       for address, balance in self.client.kale_balances([leg.destination for leg in legs]).items()}
         return plan(legs, Asset(network.kale_asset_code, network.kale_asset_issuer), wallet, kale is not None,
                     receivable, destination, self.client.account(destination) is not None,
-                    fee * (len(legs) + 3))
+                    fee * (len(legs) + 4), self._sponsor_leg(farmer))
+
+    def _sponsor_leg(self, farmer: Farmer) -> Leg | None:
+        """The fees a sponsor paid for the wallet (by the chain record), owed back by the farmer."""
+        owed = sponsored_fees_total(farmer.id)
+        sponsor = sponsor_of(farmer.id)
+        return Leg("sponsor", sponsor, owed) if owed and sponsor else None
 
     def _close(self, settlement: Settlement) -> None:
         """Merge a wallet kept open by claimable balances once they are claimed (it sponsors none)."""
@@ -228,7 +235,12 @@ def record_payout(intent: TxIntent, found: GetTransactionResponse) -> None:
                       form="payment" if isinstance(op, Payment) else "claimable_balance",
                       attempt=intent.attempts, debt_id=leg.debt_id, status="confirmed", tx_hash=intent.tx_hash,
                       ledger=found.ledger)
-    xlm = _xlm_paid(operations, found.result_xdr)
+    for op in operations:
+        if isinstance(op, Payment) and op.asset.is_native() and op.destination.account_id != farmer.payout_address:
+            Payout.create(settlement=settlement.id, farmer=farmer.id, recipient="sponsor",
+                          destination=op.destination.account_id, asset="XLM", amount=_stroops(op.amount),
+                          attempt=intent.attempts, status="confirmed", tx_hash=intent.tx_hash, ledger=found.ledger)
+    xlm = _xlm_paid(operations, found.result_xdr, farmer.payout_address)
     merged = any(isinstance(op, AccountMerge) for op in operations)
     if xlm > 0:
         Payout.create(settlement=settlement.id, farmer=farmer.id, recipient="farmer",
@@ -255,7 +267,8 @@ def record_close(intent: TxIntent, found: GetTransactionResponse) -> None:
 def _operations(envelope_xdr: str) -> list:
     """The operations of a signed classic envelope (no passphrase needed to read them)."""
     envelope = xdr.TransactionEnvelope.from_xdr(envelope_xdr)
-    return Transaction.from_xdr_object(envelope.v1.tx).operations
+    inner = envelope.fee_bump.tx.inner_tx.v1 if envelope.fee_bump is not None else envelope.v1
+    return Transaction.from_xdr_object(inner.tx).operations
 
 
 def _kale_amount(op) -> int | None:
@@ -273,10 +286,11 @@ def _stroops(amount) -> int:
     return int(whole) * 10_000_000 + int((fraction + "0000000")[:7])
 
 
-def _xlm_paid(operations: list, result_xdr: str) -> int:
+def _xlm_paid(operations: list, result_xdr: str, farmer_destination: str) -> int:
+    """XLM the farmer got: native payments and a new account's balance to it, and the merge."""
     paid = 0
     for op in operations:
-        if isinstance(op, Payment) and op.asset.is_native():
+        if isinstance(op, Payment) and op.asset.is_native() and op.destination.account_id == farmer_destination:
             paid += _stroops(op.amount)
         elif isinstance(op, CreateAccount):
             paid += _stroops(op.starting_balance)

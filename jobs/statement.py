@@ -12,6 +12,7 @@ from db.attempts import TxAttempt
 from db.chain_models import ChainTransaction
 from db.models import DebtCollection, Farmer, Payout, PoolerDebt, Settlement, SettlementPeriod, TxIntent
 from db.settlement_figures import pails
+from db.sponsored_fees import sponsored_fees_total
 
 CSV_COLUMNS = ("section", "pooler_id", "block_index", "stake", "reward", "compensation", "recipient",
                "destination", "asset", "amount", "form", "attempt", "tx_hash", "ledger", "status")
@@ -47,9 +48,17 @@ def statement(farmer: Farmer) -> dict[str, Any] | None:
                             for c in DebtCollection.select(DebtCollection, PoolerDebt).join(PoolerDebt)
                             .where(DebtCollection.settlement == settlement.id)],
         "payouts": payouts,
+        "sponsored_fees": sponsored_fees_total(farmer.id, before=_payout_hashes(settlement)),
+        "sponsored_fees_charged": sum(p["amount"] for p in payouts if p["recipient"] == "sponsor"),
         "attempts": _attempts(settlement),
         "last_error": settlement.last_error,
     }
+
+
+def _payout_hashes(settlement: Settlement) -> list[str]:
+    """The landed payout and close transactions: their own fees were not known when they were built."""
+    return [row.tx_hash for row in TxIntent.select(TxIntent.tx_hash)
+            .where(TxIntent.settlement == settlement.id, TxIntent.status == "success")]
 
 
 def _attempts(settlement: Settlement) -> list[dict[str, Any]]:

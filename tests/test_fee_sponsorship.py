@@ -9,7 +9,9 @@ from stellar_sdk import Keypair, TransactionBuilder
 
 from chain.fee_bump import SECRET_ENV, SponsorUnavailable, load_sponsor
 from config import load_settings
-from db.models import Harvest, Planting
+from db.chain_models import ChainTransaction
+from db.models import Farmer, Harvest, Planting, TxIntent
+from jobs.statement import statement
 from db.sponsored_fees import SponsoredFee, sponsored_fees_total
 from tests.fixtures.pool import serve_pool
 
@@ -67,6 +69,29 @@ def test_a_sponsored_farmer_with_only_its_reserve_is_planted_worked_and_harveste
         paid = sponsor_before - harness.client.account(sponsor.public_key).balance
         assert paid > 0 and sponsored_fees_total(farmer_id) == paid
         assert SponsoredFee.select().where(SponsoredFee.farmer == farmer_id).count() >= 4  # trustline, plants, harvest
+
+
+def test_a_sponsored_farmer_is_settled_and_its_statement_charges_it_the_sponsored_fees(
+        devnet, postgres, db, tmp_path, sponsor):
+    with serve_pool(devnet, postgres, tmp_path / "state", fee_sponsor=True,
+                    min_account_xlm_stroops=RESERVE) as harness:
+        pooler = harness.new_pooler()
+        harness.new_farmer(pooler)  # keeps blocks opening
+        farmer_id, address = reserve_only_farmer(harness, pooler)
+        harness.plant_and_work(pooler)
+        Farmer.update(status="leaving").where(Farmer.id == farmer_id).execute()
+        harness.close_block(pooler)
+        harness.settle(farmer_id)
+        harness.index_and_reconcile()
+
+        payout = TxIntent.get(TxIntent.farmer == farmer_id, TxIntent.action == "payout")
+        before_payout = sponsored_fees_total(farmer_id) - ChainTransaction.get_by_id(payout.tx_hash).fee_charged
+        found = statement(Farmer.get_by_id(farmer_id))
+        assert found["sponsored_fees"] == before_payout > 0
+        assert found["sponsored_fees_charged"] == before_payout
+        [repaid] = [p for p in found["payouts"] if p["recipient"] == "sponsor"]
+        assert (repaid["destination"], repaid["asset"], repaid["amount"]) == (sponsor.public_key, "XLM", before_payout)
+
 
 
 def test_past_its_cap_a_farmers_wallet_pays_its_own_fees(devnet, postgres, db, tmp_path, sponsor):

@@ -72,7 +72,7 @@ CREATE TRIGGER debt_collections_append_only BEFORE UPDATE OR DELETE ON debt_coll
     FOR EACH ROW EXECUTE FUNCTION kalepool_refuse_change();
 
 ALTER TABLE payouts DROP CONSTRAINT payouts_recipient_check;
-ALTER TABLE payouts ADD CONSTRAINT payouts_recipient_check CHECK (recipient IN ('farmer', 'pooler', 'creditor'));
+ALTER TABLE payouts ADD CONSTRAINT payouts_recipient_check CHECK (recipient IN ('farmer', 'pooler', 'creditor', 'sponsor'));
 ALTER TABLE payouts DROP CONSTRAINT payouts_settlement_id_recipient_asset_key;
 ALTER TABLE payouts ADD COLUMN form text NOT NULL DEFAULT 'payment'
     CHECK (form IN ('payment', 'claimable_balance', 'merge'));
