@@ -42,6 +42,8 @@ class Settings:
     api_max_body_bytes: int
     allow_file_keyring: bool
     log_level: str
+    cors_origins: tuple[str, ...]
+    explorer_tx_url: str | None
 
     @property
     def network(self) -> Network:
@@ -111,6 +113,27 @@ def _optional(parse: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
     return parse_optional
 
 
+def _origins(label: str, raw: Any) -> tuple[str, ...]:
+    """Comma-separated browser origins (scheme://host[:port], no path), or a list of them."""
+    items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
+    origins = []
+    for item in (str(item).strip() for item in items):
+        parsed = urlparse(item)
+        if not item:
+            continue
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or item != f"{parsed.scheme}://{parsed.netloc}":
+            raise ConfigError(f"{label}: each origin must be http(s)://host[:port] with no path, got {item!r}")
+        origins.append(item)
+    return tuple(origins)
+
+
+def _tx_url(label: str, raw: Any) -> str:
+    value = _url("http", "https")(label, raw)
+    if "{hash}" not in value:
+        raise ConfigError(f"{label}: must contain {{hash}} where the transaction hash goes, got {raw!r}")
+    return value
+
+
 def _path(label: str, raw: Any) -> Path:
     text = str(raw).strip()
     if not text:
@@ -162,6 +185,10 @@ FIELDS: tuple[_Field, ...] = (
            "let testnet/mainnet keep the master key in a file keyring"),
     _Field("log_level", "KALEPOOL_LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info",
            "logging level"),
+    _Field("cors_origins", "KALEPOOL_CORS_ORIGINS", _origins, (),
+           "browser origins (comma-separated) allowed to call the JSON API cross-site; none by default"),
+    _Field("explorer_tx_url", "KALEPOOL_EXPLORER_TX_URL", _optional(_tx_url), None,
+           "block explorer link for a transaction, with {hash}; unset means the network's default (none on devnet)"),
 )
 
 CONFIG_FILE_ENV = "KALEPOOL_CONFIG"
