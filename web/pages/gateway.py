@@ -10,7 +10,7 @@ from web.api import API_PREFIX
 
 
 def call_api(method: str, path: str, token: str | None, body: Any = None,
-             query_string: bytes | str = b"") -> Response:
+             query_string: str = "") -> Response:
     """The API's response to `method` `path` (under /api/v1) as `token`, from this request's client address."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     client = current_app.test_client(use_cookies=False)

@@ -59,12 +59,17 @@ def _csrf_seed() -> str | None:
     return session_token() or request.cookies.get(ANONYMOUS_COOKIE)
 
 
+def csrf_for(seed: str) -> str:
+    """The CSRF token that goes with a session seed."""
+    return hmac.new(seed.encode(), b"kalepool-csrf", hashlib.sha256).hexdigest()
+
+
 def csrf_token() -> str:
     """The CSRF token for forms and fetches of this browser (creates the anonymous seed if needed)."""
     seed = _csrf_seed()
     if seed is None:
         seed = request.environ.setdefault("kalepool.anon_seed", secrets.token_urlsafe(32))
-    return hmac.new(seed.encode(), b"kalepool-csrf", hashlib.sha256).hexdigest()
+    return csrf_for(seed)
 
 
 def keep_anonymous_seed(response: Response) -> None:
@@ -80,5 +85,4 @@ def csrf_ok() -> bool:
     sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD) or ""
     if seed is None or not sent:
         return False
-    expected = hmac.new(seed.encode(), b"kalepool-csrf", hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, sent)
+    return hmac.compare_digest(csrf_for(seed), sent)

@@ -10,8 +10,8 @@ from web.auth import ROLE_OF_PREFIX
 from web.pages.explorer import explorer_tx_url
 from web.pages.gateway import call_api, relay
 from web.pages.qr import address_svg, is_account
-from web.pages.session import (csrf_ok, csrf_token, keep_anonymous_seed, session_role, session_token, sign_in,
-                               sign_out)
+from web.pages.session import (csrf_for, csrf_ok, csrf_token, keep_anonymous_seed, session_role, session_token,
+                               sign_in, sign_out)
 from web.services import services
 
 blueprint = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
@@ -48,6 +48,17 @@ def _refuse_csrf() -> Response:
     return jsonify({"error": {"code": "csrf", "message": "the form is stale or from another site; reload the page"}}), 403
 
 
+def _signed_in_by(answer: Response, success: int) -> Response:
+    """Relay an API answer that issues a token; on success, sign in with it and add the new CSRF token."""
+    if answer.status_code != success:
+        return relay(answer)
+    payload = answer.get_json()
+    response = jsonify({**payload, "csrf_token": csrf_for(payload["api_token"])})
+    response.status_code = success
+    sign_in(response, payload["api_token"])
+    return response
+
+
 @blueprint.get("/")
 def home() -> Response:
     return _page("home.html")
@@ -63,11 +74,7 @@ def join_submit() -> Response:
     """Register through the API and sign this browser in as the new farmer."""
     if not csrf_ok():
         return _refuse_csrf()
-    answer = call_api("POST", "/farmers", None, request.get_json(silent=True))
-    response = relay(answer)
-    if answer.status_code == 201:
-        sign_in(response, answer.get_json()["api_token"])
-    return response
+    return _signed_in_by(call_api("POST", "/farmers", None, request.get_json(silent=True)), 201)
 
 
 @blueprint.get("/signin")
@@ -94,11 +101,7 @@ def signin_stellar() -> Response:
     """Exchange a signed SEP-10 challenge for a new farmer token (the old one stops working)."""
     if not csrf_ok():
         return _refuse_csrf()
-    answer = call_api("POST", "/auth/token", None, request.get_json(silent=True))
-    response = relay(answer)
-    if answer.status_code == 200:
-        sign_in(response, answer.get_json()["api_token"])
-    return response
+    return _signed_in_by(call_api("POST", "/auth/token", None, request.get_json(silent=True)), 200)
 
 
 @blueprint.post("/signout")
@@ -131,6 +134,7 @@ def session_api(rest: str) -> Response:
     if request.method != "GET" and not csrf_ok():
         return _refuse_csrf()
     body = request.get_json(silent=True) if request.method != "GET" else None
-    response = relay(call_api(request.method, f"/{rest}", session_token(), body, request.query_string))
+    response = relay(call_api(request.method, f"/{rest}", session_token(), body,
+                                request.query_string.decode("latin-1")))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -2,7 +2,7 @@
 "use strict";
 const kp = (() => {
   const body = document.body;
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  let csrf = document.querySelector('meta[name="csrf-token"]').content;
   const STROOPS = 10000000n;
 
   /** Stroops (integer, number or string) as an exact decimal with 7 places: the app's one amount formatter. */
@@ -51,12 +51,14 @@ const kp = (() => {
     return { status: response.status, ok: response.ok, data };
   }
 
-  /** POST to a page route (join, SEP-10 sign-in) with the CSRF token. */
+  /** POST to a page route (join, SEP-10 sign-in) with the CSRF token; one that signs in sends the next one. */
   async function post(url, payload) {
     const response = await fetch(url, { method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
       body: JSON.stringify(payload) });
-    return { status: response.status, ok: response.ok, data: await response.json() };
+    const data = await response.json();
+    if (response.ok && data.csrf_token) csrf = data.csrf_token;  // a sign-in: the session (and its token) changed
+    return { status: response.status, ok: response.ok, data };
   }
 
   function errorText(answer) {
@@ -112,7 +114,7 @@ const kp = (() => {
     svg.setAttribute("role", "img");
     svg.setAttribute("aria-label", `${title}: ${points.length} bars`);
     const max = Math.max(1, ...points.map(([, value]) => value));
-    const step = points.length ? (width - pad) / points.length : 0;
+    const step = points.length ? Math.min(40, (width - pad) / points.length) : 0;
     points.forEach(([label, value], i) => {
       const bar = document.createElementNS(svg.namespaceURI, "rect");
       const h = Math.max(1, (value / max) * (height - pad));
