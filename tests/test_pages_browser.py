@@ -3,6 +3,7 @@ auditor's block page. Pages change by themselves (polling the API); the tests ne
 from __future__ import annotations
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from chain.kale import STROOPS_PER_KALE
@@ -48,8 +49,7 @@ def test_a_farmer_joins_funds_farms_changes_its_stake_and_leaves_with_a_statemen
     browser.find_element(By.ID, "payout").send_keys(payout.public_key)
     interval = browser.find_element(By.ID, "interval")
     interval.clear()
-    interval.send_keys("1")
-    browser.find_element(By.CSS_SELECTOR, "#join-form button[type=submit]").click()
+    interval.send_keys("1", Keys.ENTER)  # the keyboard is enough
     wait_for(browser, lambda b: b.find_element(By.ID, "joined").is_displayed(), what="the join answer")
     assert text_of(browser, "token").startswith("kpf_")  # the new token, shown this once
     custodial = text_of(browser, "custodial")
@@ -75,6 +75,9 @@ def test_a_farmer_joins_funds_farms_changes_its_stake_and_leaves_with_a_statemen
                                     if row.text.count("KALE") >= 2),
              what="the harvested pail with its reward")
     screenshot("harvested")
+    browser.set_window_size(390, 844)  # a phone
+    screenshot("phone")
+    browser.set_window_size(1280, 1000)
 
     stake = browser.find_element(By.ID, "stake")
     stake.clear()

@@ -112,3 +112,10 @@ def test_the_qr_code_is_an_svg_of_a_valid_address_only(client, farmer):
     assert response.status_code == 200 and response.content_type == "image/svg+xml"
     assert b"<svg" in response.data
     assert client.get("/qr/GNOTANADDRESS.svg").status_code == 404
+
+
+def test_the_session_door_passes_query_parameters_to_the_api(client, farmer):
+    form = client.get("/signin")
+    client.post("/signin", data={"token": farmer.token, "csrf_token": _csrf(form.data)})
+    assert client.get("/web/api/farmers/me/history?limit=3").get_json()["limit"] == 3
+    assert client.get("/web/api/farmers/me/history?limit=0").status_code == 400  # the API's own validation

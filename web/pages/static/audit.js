@@ -11,7 +11,7 @@
   });
 
   async function moreFarmers() {
-    const answer = await api("GET", `/farmers?limit=100&offset=${offset}`);
+    const answer = await api("GET", `/farmers?limit=50&offset=${offset}`);
     if (!answer.ok) return;
     rows.push(...answer.data.farmers);
     offset += answer.data.farmers.length;

@@ -72,7 +72,7 @@
     document.getElementById("token").textContent = farmer.api_token;
     document.getElementById("custodial").textContent = farmer.custodial_address;
     document.getElementById("qr").src = `/qr/${farmer.custodial_address}.svg`;
-    document.getElementById("joined-h").focus?.();
+    document.getElementById("joined-h").focus();
     follow();
   });
 
