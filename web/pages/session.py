@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from urllib.parse import urlsplit
 
 from flask import Response, request
 
@@ -20,7 +21,7 @@ ANONYMOUS_COOKIE = "kalepool_anon"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SESSION_SECONDS = 30 * 24 * 3600
-_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 def session_token() -> str | None:
@@ -36,8 +37,7 @@ def session_role() -> str | None:
 
 def secure_cookies() -> bool:
     """Secure cookies everywhere except plain HTTP on a loopback host (a local `up`)."""
-    host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
-    return request.is_secure or host.lower() not in _LOOPBACK_HOSTS
+    return request.is_secure or (urlsplit(f"//{request.host}").hostname or "") not in _LOOPBACK_HOSTS
 
 
 def _set(response: Response, name: str, value: str, max_age: int | None) -> None:

@@ -37,7 +37,7 @@ def _for(role: str, template: str) -> Callable[..., Response]:
 
     def view(**path: Any) -> Response:
         if session_role() != role:
-            return redirect(f"/signin?as={role}", 303)
+            return redirect("/signin", 303)
         return _page(template, **path)
 
     view.__name__ = template.replace(".html", "").replace("/", "_")
@@ -79,18 +79,18 @@ def join_submit() -> Response:
 
 @blueprint.get("/signin")
 def signin() -> Response:
-    return _page("signin.html", wanted=request.args.get("as", "farmer"))
+    return _page("signin.html")
 
 
 @blueprint.post("/signin")
 def signin_submit() -> Response:
     """Sign in with an API token pasted in the form: checked against the API, never echoed back."""
     if not csrf_ok():
-        return _page("signin.html", 403, error="The form was stale; please try again.", wanted="farmer")
+        return _page("signin.html", 403, error="The form was stale; please try again.")
     token = request.form.get("token", "").strip()
     role = ROLE_OF_PREFIX.get(token[:4])
     if role is None or call_api("GET", _PROOF_OF_ROLE[role], token).status_code != 200:
-        return _page("signin.html", 401, error="That token is not valid.", wanted=role or "farmer")
+        return _page("signin.html", 401, error="That token is not valid.")
     response = redirect(HOME_OF_ROLE[role], 303)
     sign_in(response, token)
     return response
@@ -107,7 +107,7 @@ def signin_stellar() -> Response:
 @blueprint.post("/signout")
 def signout() -> Response:
     if not csrf_ok():
-        return _page("signin.html", 403, error="The form was stale; please try again.", wanted="farmer")
+        return _page("signin.html", 403, error="The form was stale; please try again.")
     response = redirect("/", 303)
     sign_out(response)
     return response
