@@ -101,6 +101,10 @@ class LocalDevnet:
         """Mint `amount` stroops of KALE to `address` with the devnet faucet."""
         self.call("devnet_mint", {"to": address, "amount": str(amount)})
 
+    def fail_next(self, source: str, count: int = 1) -> None:
+        """Test-only: the next `count` transactions from `source` land on chain as failed (0 cancels)."""
+        self.call("devnet_failNext", {"source": source, "count": count})
+
     def stop(self) -> None:
         """Terminate the process (SIGTERM, then SIGKILL)."""
         if self.process is None or self.process.poll() is not None:

@@ -22,13 +22,25 @@ class RpcUnavailable(RuntimeError):
     """The RPC server could not be reached or answered with a server error."""
 
 
+BASE_RESERVE = 5_000_000  # stroops per reserve unit (0.5 XLM), a network constant since protocol 10
+
+
 @dataclass(frozen=True)
 class AccountInfo:
-    """A classic account: its XLM balance (stroops) and sequence number."""
+    """A classic account: its XLM balance (stroops), sequence number, and what its reserve counts."""
 
     address: str
     balance: int
     sequence: int
+    subentries: int = 0
+    sponsoring: int = 0
+    sponsored: int = 0
+
+    def min_balance(self, subentries: int | None = None, sponsoring: int | None = None) -> int:
+        """The XLM the account must keep: (2 + subentries + sponsoring - sponsored) reserves."""
+        subentries = self.subentries if subentries is None else subentries
+        sponsoring = self.sponsoring if sponsoring is None else sponsoring
+        return (2 + subentries + sponsoring - self.sponsored) * BASE_RESERVE
 
 
 @dataclass(frozen=True)
@@ -83,8 +95,12 @@ class ChainClient:
         if found is None:
             return None
         account = found[0].account
+        v2 = account.ext.v1.ext.v2 if account.ext.v1 is not None and account.ext.v1.ext.v2 is not None else None
         return AccountInfo(address=address, balance=account.balance.int64,
-                           sequence=account.seq_num.sequence_number.int64)
+                           sequence=account.seq_num.sequence_number.int64,
+                           subentries=account.num_sub_entries.uint32,
+                           sponsoring=v2.num_sponsoring.uint32 if v2 else 0,
+                           sponsored=v2.num_sponsored.uint32 if v2 else 0)
 
     def kale_trustline_key(self, address: str) -> xdr.LedgerKey:
         """The LedgerKey of `address`'s KALE trustline."""

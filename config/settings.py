@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any, Callable, Mapping
 from urllib.parse import urlparse
 
 from config.networks import NETWORKS, Network
+
+_DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$")
 
 
 class ConfigError(ValueError):
@@ -34,6 +37,7 @@ class Settings:
     max_harvest_interval_blocks: int
     default_harvest_interval_blocks: int
     min_account_xlm_stroops: int
+    plant_fee_reserve_stroops: int
     base_fee_stroops: int
     tx_timeout_seconds: int
     ttl_guard_ledgers: int
@@ -44,6 +48,8 @@ class Settings:
     log_level: str
     cors_origins: tuple[str, ...]
     explorer_tx_url: str | None
+    payout_address_change_delay_seconds: int
+    web_auth_domain: str
 
     @property
     def network(self) -> Network:
@@ -118,10 +124,10 @@ def _origins(label: str, raw: Any) -> tuple[str, ...]:
     items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
     origins = []
     for item in (str(item).strip() for item in items):
-        parsed = urlparse(item)
         if not item:
             continue
-        if parsed.scheme not in ("http", "https") or not parsed.netloc or item != f"{parsed.scheme}://{parsed.netloc}":
+        parsed = urlparse(item)
+        if parsed.scheme not in ("http", "https") or item != f"{parsed.scheme}://{parsed.netloc}" or not parsed.netloc:
             raise ConfigError(f"{label}: each origin must be http(s)://host[:port] with no path, got {item!r}")
         origins.append(item)
     return tuple(origins)
@@ -131,6 +137,14 @@ def _tx_url(label: str, raw: Any) -> str:
     value = _url("http", "https")(label, raw)
     if "{hash}" not in value:
         raise ConfigError(f"{label}: must contain {{hash}} where the transaction hash goes, got {raw!r}")
+    return value
+
+
+def _domain(label: str, raw: Any) -> str:
+    value = str(raw).strip().lower()
+    if not _DOMAIN.match(value) or len(value) > 59:
+        raise ConfigError(f"{label}: must be a host name, optionally with :port, at most 59 characters, "
+                          f"got {raw!r}")
     return value
 
 
@@ -169,6 +183,8 @@ FIELDS: tuple[_Field, ...] = (
            "harvest interval of a farmer who does not choose one"),
     _Field("min_account_xlm_stroops", "KALEPOOL_MIN_ACCOUNT_XLM_STROOPS", _int_in(0, 10**15), 50_000_000,
            "XLM (in stroops) a custodial wallet needs before it can be activated"),
+    _Field("plant_fee_reserve_stroops", "KALEPOOL_PLANT_FEE_RESERVE_STROOPS", _int_in(0, 10**12), 1_000_000,
+           "XLM (in stroops) a wallet must hold above its reserve to be planted: the fees to plant and harvest"),
     _Field("base_fee_stroops", "KALEPOOL_BASE_FEE_STROOPS", _int_in(100, 10**9), 100,
            "inclusion fee per operation for transactions the pool sends"),
     _Field("tx_timeout_seconds", "KALEPOOL_TX_TIMEOUT_SECONDS", _int_in(10, 3_600), 60,
@@ -189,6 +205,11 @@ FIELDS: tuple[_Field, ...] = (
            "browser origins (comma-separated) allowed to call the JSON API cross-site; none by default"),
     _Field("explorer_tx_url", "KALEPOOL_EXPLORER_TX_URL", _optional(_tx_url), None,
            "block explorer link for a transaction, with {hash}; unset means the network's default (none on devnet)"),
+    _Field("payout_address_change_delay_seconds", "KALEPOOL_PAYOUT_ADDRESS_CHANGE_DELAY_SECONDS",
+           _int_in(0, 31_536_000), 259_200,
+           "wait before an unsigned payout-address change (old address never on chain) takes effect"),
+    _Field("web_auth_domain", "KALEPOOL_WEB_AUTH_DOMAIN", _domain, "localhost",
+           "the pool's host name in SEP-10 challenges (home domain and web auth domain)"),
 )
 
 CONFIG_FILE_ENV = "KALEPOOL_CONFIG"

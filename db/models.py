@@ -6,10 +6,11 @@ Python ints in NUMERIC(39,0) columns, never floats.
 """
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 from typing import Any
 
-from peewee import (BigAutoField, BigIntegerField, BlobField, BooleanField, CharField,
+from peewee import (BigAutoField, BigIntegerField, BlobField, BooleanField, CharField, CompositeKey,
                     DecimalField, ForeignKeyField, IntegerField, Model, TextField)
 from playhouse.postgres_ext import DateTimeTZField
 
@@ -17,6 +18,10 @@ from db.connection import database
 
 FARMER_STATUSES = ("awaiting_funding", "active", "leaving", "departed")
 INTENT_STATUSES = ("new", "submitted", "success", "failed", "dead")
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
 
 
 class AmountField(DecimalField):
@@ -77,6 +82,7 @@ class Farmer(BaseModel):
     activated_at = DateTimeTZField(null=True)
     exit_requested_at = DateTimeTZField(null=True)
     departed_at = DateTimeTZField(null=True)
+    plant_problem = TextField(null=True)  # why the last plant request left it unplanted
 
     class Meta:
         table_name = "farmers"
@@ -108,6 +114,7 @@ class Settlement(BaseModel):
     pooler_debt = AmountField(default=0)
     wallet_balance = AmountField(default=0)
     last_error = TextField(null=True)
+    debt_collected = AmountField(default=0)
     pooler_amount = AmountField()
     farmer_amount = AmountField()
     status = TextField(default="pending")
@@ -124,10 +131,13 @@ class Payout(BaseModel):
     settlement = ForeignKeyField(Settlement, column_name="settlement_id", null=True)
     farmer = ForeignKeyField(Farmer, column_name="farmer_id")
     pooler = ForeignKeyField(Pooler, column_name="pooler_id", null=True)
-    recipient = TextField()
+    recipient = TextField()  # farmer, pooler, or creditor (a farmer a pooler's debt is owed to)
     destination = CharField(max_length=56)
     asset = TextField()
     amount = AmountField()
+    form = TextField(default="payment")  # payment, claimable_balance, or merge (XLM)
+    attempt = IntegerField(default=1)  # the payout transaction attempt it belongs to
+    debt_id = BigIntegerField(null=True)  # the pooler_debts row a creditor payout pays
     status = TextField(default="pending")
     tx_hash = TextField(null=True)
     ledger = BigIntegerField(null=True)
@@ -179,6 +189,7 @@ class Planting(BaseModel):
     intent = ForeignKeyField(TxIntent, column_name="intent_id", null=True)
     tx_hash = TextField(null=True)
     ledger = BigIntegerField(null=True)
+    share_bps = IntegerField(null=True)  # the pooler's terms when the pail was planted
     created_at = DateTimeTZField()
 
     class Meta:
@@ -230,32 +241,100 @@ class Compensation(BaseModel):
         table_name = "compensations"
 
 
-class BalanceEntry(BaseModel):
-    """One append-only row of the balance ledger: a signed change of one account's balance."""
+class PlantAnnouncement(BaseModel):
+    """A planted pail the pool told its pooler about while the pail's block was still open:
+    only such a pail, left unworked, costs the pooler compensation."""
 
-    id = BigAutoField()
-    account_kind = TextField()
-    account_id = BigIntegerField()
-    asset = TextField()
-    delta = AmountField()
-    reason = TextField()
-    ref_table = TextField()
-    ref_id = BigIntegerField()
-    block_index = BigIntegerField(null=True)
-    created_at = DateTimeTZField()
+    farmer = ForeignKeyField(Farmer, column_name="farmer_id")
+    block_index = BigIntegerField()
+    pooler = ForeignKeyField(Pooler, column_name="pooler_id")
+    ledger = BigIntegerField()
+    created_at = DateTimeTZField(default=_now)
 
     class Meta:
-        table_name = "balance_ledger"
+        table_name = "plant_announcements"
+        primary_key = CompositeKey("farmer", "block_index")
 
 
-_BALANCE_SQL = ("SELECT coalesce(sum(delta), 0) FROM balance_ledger "
-                "WHERE account_kind = %s AND account_id = %s AND asset = %s")
+class SettlementPeriod(BaseModel):
+    """One pooler's part of a settlement: its pails' rewards, its share, what it owed the farmer,
+    what its share paid of its older debts, and what it is paid."""
+
+    id = BigAutoField()
+    settlement = ForeignKeyField(Settlement, column_name="settlement_id", backref="periods")
+    pooler = ForeignKeyField(Pooler, column_name="pooler_id")
+    pails = IntegerField()
+    rewards = AmountField()
+    share = AmountField()
+    compensation = AmountField()
+    offset_amount = AmountField()
+    debt = AmountField()
+    debt_collected = AmountField()
+    amount = AmountField()
+
+    class Meta:
+        table_name = "settlement_periods"
 
 
-def balance(account_kind: str, account_id: int, asset: str = "KALE") -> int:
-    """An account's balance: the sum of its ledger rows (0 when it has none)."""
-    return int(database.execute_sql(_BALANCE_SQL, (account_kind, account_id, asset)).fetchone()[0])
+class PoolerDebt(BaseModel):
+    """Compensation a pooler's share of one settlement could not cover: owed to that farmer,
+    paid from the pooler's later shares."""
+
+    id = BigAutoField()
+    pooler = ForeignKeyField(Pooler, column_name="pooler_id")
+    creditor = ForeignKeyField(Farmer, column_name="creditor_id")
+    settlement = ForeignKeyField(Settlement, column_name="settlement_id")
+    amount = AmountField()
+    created_at = DateTimeTZField(default=_now)
+
+    class Meta:
+        table_name = "pooler_debts"
+
+
+class DebtCollection(BaseModel):
+    """What one later settlement's pooler share paid of a debt."""
+
+    id = BigAutoField()
+    debt = ForeignKeyField(PoolerDebt, column_name="debt_id")
+    settlement = ForeignKeyField(Settlement, column_name="settlement_id")
+    amount = AmountField()
+    created_at = DateTimeTZField(default=_now)
+
+    class Meta:
+        table_name = "debt_collections"
+
+
+class UsedChallenge(BaseModel):
+    """A SEP-10 challenge the pool accepted (by its transaction hash), never accepted again."""
+
+    tx_hash = TextField(primary_key=True)
+    account = CharField(max_length=56)
+    purpose = TextField()
+    expires_at = DateTimeTZField()
+    used_at = DateTimeTZField()
+
+    class Meta:
+        table_name = "used_challenges"
+
+
+class PayoutAddressChange(BaseModel):
+    """One change of a farmer's payout address: signed (applied at once) or delayed (pending until due)."""
+
+    id = BigAutoField()
+    farmer = ForeignKeyField(Farmer, column_name="farmer_id")
+    old_address = CharField(max_length=56)
+    new_address = CharField(max_length=56)
+    method = TextField()
+    status = TextField()
+    reason = TextField(null=True)
+    requested_at = DateTimeTZField()
+    effective_at = DateTimeTZField()
+    resolved_at = DateTimeTZField(null=True)
+
+    class Meta:
+        table_name = "payout_address_changes"
 
 
 ALL_MODELS = (Pooler, Farmer, Auditor, Settlement, Payout, TxIntent, Planting, Work, Harvest,
-              Compensation, BalanceEntry)
+              Compensation, PlantAnnouncement, SettlementPeriod, PoolerDebt, DebtCollection, UsedChallenge,
+              PayoutAddressChange)

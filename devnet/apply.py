@@ -2,7 +2,9 @@
 
 A transaction that is no longer valid when its ledger closes (its time bound
 passed, its sequence number is stale, its fee source went broke) is dropped, as
-core drops it from the transaction set: it never appears on chain.
+core drops it from the transaction set: it never appears on chain. A transaction
+whose source `devnet_failNext` marked lands as failed (fee charged, sequence
+number used, its first operation failing with a natural code, nothing else done).
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from devnet import entries as E
 from devnet import meta, validation
 from devnet.events import Event, fee_event
 from devnet.host import LedgerInfo
-from devnet.operations import OpOutcome, apply_operation, op_error
+from devnet.operations import OpOutcome, apply_operation, natural_failure, op_error
 from devnet.state import State, View
 from devnet.validation import Rejected, Tx
 
@@ -50,6 +52,18 @@ def _bump_sequence(state: State, tx: Tx, seq: int) -> bytes:
     return changes
 
 
+def _marked_to_fail(state: State, source: str) -> bool:
+    """Whether devnet_failNext asked for this transaction of `source` to fail (uses up one of its count)."""
+    left = state.fail_next.get(source, 0)
+    if left <= 0:
+        return False
+    if left == 1:
+        del state.fail_next[source]
+    else:
+        state.fail_next[source] = left - 1
+    return True
+
+
 def apply_transaction(state: State, tx: Tx, ledger: LedgerInfo, passphrase: str) -> Applied | None:
     """Apply `tx` to `state` in `ledger`; None if it is dropped as invalid."""
     seq = ledger.seq
@@ -63,17 +77,22 @@ def apply_transaction(state: State, tx: Tx, ledger: LedgerInfo, passphrase: str)
     _debit_fee(state, tx, seq)
     tx_events = [fee_event(tx.fee_source, tx.charge)]
     before = _bump_sequence(state, tx, seq)
+    fail = _marked_to_fail(state, tx.source)
 
     tx_view = View(state)
     outcomes: list[OpOutcome] = []
     op_meta = []
-    for op in tx.operations:
+    for index, op in enumerate(tx.operations):
+        if fail and index == 0:
+            outcomes.append(natural_failure(op))
+            continue
         op_source = E.muxed_address(op.source_account) if op.source_account else tx.source
         if tx_view.get(E.account_key_bytes(op_source)) is None:
             outcomes.append(op_error(xdr.OperationResultCode.opNO_ACCOUNT))
             continue
         op_view = View(tx_view)
-        outcome = apply_operation(op_view, ledger, passphrase, op_source, op, tx.soroban, tx.footprint)
+        outcome = apply_operation(op_view, ledger, passphrase, op_source, op, tx.soroban, tx.footprint,
+                                  (tx.source, tx.seq, index))
         outcomes.append(outcome)
         if outcome.success:
             op_meta.append((meta.changes(op_view, seq), outcome.events))

@@ -45,6 +45,11 @@ def trustline_balance(store, holder: str, asset: Asset) -> int | None:
     return None if entry is None else entry.data.trust_line.balance.int64
 
 
+def authorized(line: xdr.LedgerEntryData) -> bool:
+    """Whether a trustline may send and receive (its AUTHORIZED flag)."""
+    return bool(line.trust_line.flags.uint32 & E.AUTHORIZED_FLAG)
+
+
 def adjust(store, holder: str, asset: Asset, delta: int) -> None:
     """Add `delta` (may be negative) to the holder's trustline; the issuer's side is a no-op."""
     if holder == asset.issuer:

@@ -1,8 +1,10 @@
-"""Ledger keys and entries of the devnet (accounts, trustlines, contract data, code), as XDR objects.
+"""Ledger keys and entries of the devnet (accounts, trustlines, claimable balances, contract data, code), as XDR.
 
 An `Entry` is one stored ledger entry: its LedgerEntryData, the ledger that last
-modified it and, for contract data and code, the ledger it lives until. Entries
-are immutable: a change makes a new Entry, so a "before" snapshot stays valid.
+modified it, for contract data and code the ledger it lives until, and its
+LedgerEntryExt (v1 names the account sponsoring its reserve, as for every
+claimable balance). Entries are immutable: a change makes a new Entry, so a
+"before" snapshot stays valid.
 """
 from __future__ import annotations
 
@@ -16,19 +18,22 @@ BASE_RESERVE = 5_000_000
 ACCOUNT_SEQ_SHIFT = 32  # a new account's sequence number is (ledger << 32)
 AUTHORIZED_FLAG = 1
 MAX_TRUSTLINE_LIMIT = 2**63 - 1
+MAX_INT64 = 2**63 - 1
+EXT_V0 = b"\x00\x00\x00\x00"  # LedgerEntryExt v0: nobody sponsors the entry
 
 
 class Entry:
     """One ledger entry: data (decoded lazily from bytes), last modifier, TTL."""
 
-    __slots__ = ("_data", "_bytes", "last_modified", "live_until", "derived")
+    __slots__ = ("_data", "_bytes", "last_modified", "live_until", "ext", "derived")
 
     def __init__(self, data: xdr.LedgerEntryData | None, last_modified: int,
-                 live_until: int | None = None, data_bytes: bytes | None = None):
+                 live_until: int | None = None, data_bytes: bytes | None = None, ext: bytes = EXT_V0):
         self._data = data
         self._bytes = data_bytes
         self.last_modified = last_modified
         self.live_until = live_until
+        self.ext = ext  # LedgerEntryExt XDR
         self.derived = None  # a decoded view of the data that a reader caches (e.g. instance storage)
 
     @property
@@ -45,7 +50,7 @@ class Entry:
 
     def ledger_entry(self) -> xdr.LedgerEntry:
         """The full LedgerEntry, as meta and stateChanges carry it."""
-        return xdr.LedgerEntry(xdr.Uint32(self.last_modified), self.data, xdr.LedgerEntryExt(0))
+        return xdr.LedgerEntry(xdr.Uint32(self.last_modified), self.data, xdr.LedgerEntryExt.from_xdr_bytes(self.ext))
 
     def same_data(self, other: "Entry") -> bool:
         """Whether two entries share their data object (one is a TTL change of the other)."""
@@ -54,7 +59,7 @@ class Entry:
 
     def with_ttl(self, live_until: int) -> "Entry":
         """The same entry living until another ledger (a TTL change leaves the data untouched)."""
-        entry = Entry(self._data, self.last_modified, live_until, self._bytes)
+        entry = Entry(self._data, self.last_modified, live_until, self._bytes, self.ext)
         entry.derived = self.derived
         return entry
 
@@ -137,6 +142,31 @@ def trustline_key_bytes(address: str, asset: Asset) -> bytes:
     return trustline_key(address, asset).to_xdr_bytes()
 
 
+def operation_balance_id(source: str, seq: int, op_index: int) -> xdr.ClaimableBalanceID:
+    """The ID of the balance an operation creates: SHA-256 of HashIDPreimage ENVELOPE_TYPE_OP_ID, as core does."""
+    preimage = xdr.HashIDPreimage(xdr.EnvelopeType.ENVELOPE_TYPE_OP_ID, operation_id=xdr.HashIDPreimageOperationID(
+        account_id(source), xdr.SequenceNumber(xdr.Int64(seq)), xdr.Uint32(op_index)))
+    return xdr.ClaimableBalanceID(xdr.ClaimableBalanceIDType.CLAIMABLE_BALANCE_ID_TYPE_V0,
+                                  xdr.Hash(hashlib.sha256(preimage.to_xdr_bytes()).digest()))
+
+
+def balance_address(balance_id: xdr.ClaimableBalanceID) -> str:
+    """The B... strkey of a claimable balance (its address in CAP-67 events)."""
+    return StrKey.encode_claimable_balance(b"\x00" + balance_id.v0.hash)
+
+
+def claimable_balance_key(balance_id: xdr.ClaimableBalanceID) -> xdr.LedgerKey:
+    return xdr.LedgerKey(type=xdr.LedgerEntryType.CLAIMABLE_BALANCE,
+                         claimable_balance=xdr.LedgerKeyClaimableBalance(balance_id))
+
+
+def new_claimable_balance(balance_id: xdr.ClaimableBalanceID, claimants: list[xdr.Claimant], asset: xdr.Asset,
+                          amount: int) -> xdr.LedgerEntryData:
+    return xdr.LedgerEntryData(type=xdr.LedgerEntryType.CLAIMABLE_BALANCE, claimable_balance=xdr.ClaimableBalanceEntry(
+        balance_id=balance_id, claimants=claimants, asset=asset, amount=xdr.Int64(amount),
+        ext=xdr.ClaimableBalanceEntryExt(0)))
+
+
 def ttl_key_hash(key: bytes) -> bytes:
     """The TTL entry's key hash of a contract data/code LedgerKey."""
     return hashlib.sha256(key).digest()
@@ -158,14 +188,39 @@ def account_seq(data: xdr.LedgerEntryData) -> int:
     return data.account.seq_num.sequence_number.int64
 
 
+def sponsorship(data: xdr.LedgerEntryData) -> tuple[int, int]:
+    """(numSponsored, numSponsoring) of an account: 0, 0 until its AccountEntry ext reaches v2."""
+    ext = data.account.ext
+    if ext.v == 1 and ext.v1.ext.v == 2:
+        v2 = ext.v1.ext.v2
+        return v2.num_sponsored.uint32, v2.num_sponsoring.uint32
+    return 0, 0
+
+
 def min_balance(data: xdr.LedgerEntryData) -> int:
-    """The account's reserve: (2 + subentries) base reserves."""
-    return (2 + data.account.num_sub_entries.uint32) * BASE_RESERVE
+    """The account's reserve, as core computes it: (2 + subentries + numSponsoring - numSponsored) base reserves."""
+    sponsored, sponsoring = sponsorship(data)
+    return (2 + data.account.num_sub_entries.uint32 + sponsoring - sponsored) * BASE_RESERVE
+
+
+def _with_sponsoring(account: xdr.AccountEntry, delta: int) -> xdr.AccountEntryExt:
+    """The account's ext with numSponsoring moved by `delta`, upgraded to v1/v2 as core does on first use."""
+    ext = account.ext
+    v1 = ext.v1 if ext.v == 1 else xdr.AccountEntryExtensionV1(
+        xdr.Liabilities(xdr.Int64(0), xdr.Int64(0)), xdr.AccountEntryExtensionV1Ext(0))
+    if v1.ext.v == 2:
+        v2 = copy.copy(v1.ext.v2)
+    else:
+        v2 = xdr.AccountEntryExtensionV2(xdr.Uint32(0), xdr.Uint32(0),
+                                         [xdr.SponsorshipDescriptor(None) for _ in account.signers],
+                                         xdr.AccountEntryExtensionV2Ext(0))
+    v2.num_sponsoring = xdr.Uint32(v2.num_sponsoring.uint32 + delta)
+    return xdr.AccountEntryExt(1, xdr.AccountEntryExtensionV1(v1.liabilities, xdr.AccountEntryExtensionV1Ext(2, v2)))
 
 
 def with_account(data: xdr.LedgerEntryData, balance: int | None = None, seq: int | None = None,
-                 sub_entries_delta: int = 0) -> xdr.LedgerEntryData:
-    """A copy of an account entry with a new balance, sequence number or subentry count."""
+                 sub_entries_delta: int = 0, sponsoring_delta: int = 0) -> xdr.LedgerEntryData:
+    """A copy of an account entry with a new balance, sequence number, subentry or sponsoring count."""
     account = copy.copy(data.account)
     if balance is not None:
         account.balance = xdr.Int64(balance)
@@ -173,7 +228,23 @@ def with_account(data: xdr.LedgerEntryData, balance: int | None = None, seq: int
         account.seq_num = xdr.SequenceNumber(xdr.Int64(seq))
     if sub_entries_delta:
         account.num_sub_entries = xdr.Uint32(account.num_sub_entries.uint32 + sub_entries_delta)
+    if sponsoring_delta:
+        account.ext = _with_sponsoring(account, sponsoring_delta)
     return xdr.LedgerEntryData(type=xdr.LedgerEntryType.ACCOUNT, account=account)
+
+
+def sponsored_by(sponsor: str) -> bytes:
+    """LedgerEntryExt v1 XDR naming the account that sponsors an entry's reserve."""
+    return xdr.LedgerEntryExt(1, xdr.LedgerEntryExtensionV1(
+        xdr.SponsorshipDescriptor(account_id(sponsor)), xdr.LedgerEntryExtensionV1Ext(0))).to_xdr_bytes()
+
+
+def sponsor_of(entry: Entry) -> str | None:
+    """The G... account sponsoring an entry's reserve, or None."""
+    if entry.ext == EXT_V0:
+        return None
+    descriptor = xdr.LedgerEntryExt.from_xdr_bytes(entry.ext).v1.sponsoring_id.sponsorship_descriptor
+    return account_address(descriptor) if descriptor is not None else None
 
 
 def new_trustline(address: str, asset: Asset, limit: int) -> xdr.LedgerEntryData:
@@ -262,6 +333,8 @@ def key_of(data: xdr.LedgerEntryData) -> xdr.LedgerKey:
         return xdr.LedgerKey(type=t, contract_data=xdr.LedgerKeyContractData(d.contract, d.key, d.durability))
     if t == xdr.LedgerEntryType.CONTRACT_CODE:
         return xdr.LedgerKey(type=t, contract_code=xdr.LedgerKeyContractCode(data.contract_code.hash))
+    if t == xdr.LedgerEntryType.CLAIMABLE_BALANCE:
+        return claimable_balance_key(data.claimable_balance.balance_id)
     raise ValueError(f"unsupported entry type {t}")
 
 

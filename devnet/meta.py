@@ -22,8 +22,8 @@ _EXT_V0 = _I32(0)
 
 
 def _entry(entry: Entry) -> bytes:
-    """LedgerEntry XDR: lastModifiedLedgerSeq, data, ext v0."""
-    return _U32(entry.last_modified) + entry.data_bytes + _EXT_V0
+    """LedgerEntry XDR: lastModifiedLedgerSeq, data, ext (v1 names a sponsor)."""
+    return _U32(entry.last_modified) + entry.data_bytes + entry.ext
 
 
 def _ttl(key_hash: bytes, live_until: int, last_modified: int) -> bytes:

@@ -1,9 +1,10 @@
-"""Applying operations: create_account, payment, change_trust, account_merge, and the Soroban ops.
+"""Applying operations: create_account, payment, change_trust, account_merge, claimable balances, Soroban ops.
 
 Each `apply_*` works on a View of the transaction's state and returns an
 `OpOutcome` (OperationResult, contract events, Soroban return value, diagnostics).
 Classic operations emit the protocol-23 SAC events (transfer / mint / burn) under
-the asset's contract address, as core does with EMIT_CLASSIC_EVENTS.
+the asset's contract address, as core does with EMIT_CLASSIC_EVENTS; a claimable
+balance appears in them as its SC_ADDRESS_TYPE_CLAIMABLE_BALANCE address (CAP-67).
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from functools import lru_cache
 from stellar_sdk import Asset, StrKey, scval, xdr
 
 from devnet import entries as E
-from devnet.assets import AssetError, Ledgered, adjust, asset_string
+from devnet import predicates
+from devnet.assets import AssetError, Ledgered, adjust, asset_string, authorized
 from devnet.contracts import farm, sac
 from devnet.events import Event
 from devnet.genesis import FARM_WASM_HASH
@@ -197,10 +199,123 @@ def apply_account_merge(view: View, seq: int, passphrase: str, source: str,
         return done(codes.ACCOUNT_MERGE_HAS_SUB_ENTRIES)
     if E.account_seq(src.data) >= seq << E.ACCOUNT_SEQ_SHIFT:
         return done(codes.ACCOUNT_MERGE_SEQNUM_TOO_FAR)
+    if E.sponsorship(src.data)[1]:
+        return done(codes.ACCOUNT_MERGE_IS_SPONSOR)
     amount = E.account_balance(src.data)
     view.delete(src_key)
     view.put(dest_key, E.Entry(E.with_account(dest.data, balance=E.account_balance(dest.data) + amount), seq))
     return done(codes.ACCOUNT_MERGE_SUCCESS, amount)
+
+
+def _claimants_valid(claimants: list[xdr.Claimant]) -> bool:
+    """Core's checkValid on claimants: at least one, no destination twice, every predicate valid."""
+    destinations = {c.v0.destination.to_xdr_bytes() for c in claimants}
+    return bool(claimants) and len(destinations) == len(claimants) and all(
+        predicates.valid(c.v0.predicate) for c in claimants)
+
+
+def _credit_line(view: View, holder: str, asset: Asset) -> str | None:
+    """Why `holder` cannot move `asset` ("no_trust", "not_authorized"), or None (the issuer always can)."""
+    if holder == asset.issuer:
+        return None
+    line = view.get(E.trustline_key_bytes(holder, asset))
+    if line is None:
+        return "no_trust"
+    return None if authorized(line.data) else "not_authorized"
+
+
+def apply_create_claimable_balance(view: View, ledger: LedgerInfo, passphrase: str, source: str,
+                                   op: xdr.CreateClaimableBalanceOp,
+                                   balance_id: xdr.ClaimableBalanceID) -> OpOutcome:
+    """Move `amount` out of the source into a new claimable balance the source sponsors (one reserve per claimant)."""
+    codes = xdr.CreateClaimableBalanceResultCode
+    amount = op.amount.int64
+
+    def done(code):
+        ok = code == codes.CREATE_CLAIMABLE_BALANCE_SUCCESS
+        return _result(OpType.CREATE_CLAIMABLE_BALANCE, "create_claimable_balance_result",
+                       xdr.CreateClaimableBalanceResult(code, balance_id if ok else None), ok,
+                       events=[_value_event(asset, passphrase, source, E.balance_address(balance_id), amount)]
+                       if ok else [])
+
+    try:
+        asset = Asset.from_xdr_object(op.asset)
+    except (ValueError, TypeError):
+        return done(codes.CREATE_CLAIMABLE_BALANCE_MALFORMED)
+    if amount <= 0 or not _claimants_valid(op.claimants):
+        return done(codes.CREATE_CLAIMABLE_BALANCE_MALFORMED)
+    src_key, src = _account(view, source)
+    if asset.is_native():
+        if _available(src) < amount:
+            return done(codes.CREATE_CLAIMABLE_BALANCE_UNDERFUNDED)
+        view.put(src_key, E.Entry(E.with_account(src.data, balance=E.account_balance(src.data) - amount),
+                                  ledger.seq))
+    else:
+        refusal = _credit_line(view, source, asset)
+        if refusal is not None:
+            return done(codes.CREATE_CLAIMABLE_BALANCE_NO_TRUST if refusal == "no_trust"
+                        else codes.CREATE_CLAIMABLE_BALANCE_NOT_AUTHORIZED)
+        try:
+            adjust(Ledgered(view, ledger.seq), source, asset, -amount)
+        except AssetError:
+            return done(codes.CREATE_CLAIMABLE_BALANCE_UNDERFUNDED)
+    _, src = _account(view, source)
+    reserves = len(op.claimants)
+    if _available(src) < reserves * E.BASE_RESERVE:
+        return done(codes.CREATE_CLAIMABLE_BALANCE_LOW_RESERVE)
+    view.put(src_key, E.Entry(E.with_account(src.data, sponsoring_delta=reserves), ledger.seq))
+    claimants = [xdr.Claimant(c.type, xdr.ClaimantV0(c.v0.destination, predicates.absolute(c.v0.predicate,
+                                                                                           ledger.timestamp)))
+                 for c in op.claimants]
+    view.put(E.claimable_balance_key(balance_id).to_xdr_bytes(),
+             E.Entry(E.new_claimable_balance(balance_id, claimants, op.asset, amount), ledger.seq,
+                     ext=E.sponsored_by(source)))
+    return done(codes.CREATE_CLAIMABLE_BALANCE_SUCCESS)
+
+
+def apply_claim_claimable_balance(view: View, ledger: LedgerInfo, passphrase: str, source: str,
+                                  op: xdr.ClaimClaimableBalanceOp) -> OpOutcome:
+    """Pay a claimable balance to a claimant whose predicate holds; the entry goes and its sponsor's reserve with it."""
+    codes = xdr.ClaimClaimableBalanceResultCode
+    key = E.claimable_balance_key(op.balance_id).to_xdr_bytes()
+    entry = view.get(key)
+
+    def done(code):
+        ok = code == codes.CLAIM_CLAIMABLE_BALANCE_SUCCESS
+        return _result(OpType.CLAIM_CLAIMABLE_BALANCE, "claim_claimable_balance_result",
+                       xdr.ClaimClaimableBalanceResult(code), ok,
+                       events=[_value_event(asset, passphrase, E.balance_address(op.balance_id), source, amount)]
+                       if ok else [])
+
+    if entry is None:
+        return done(codes.CLAIM_CLAIMABLE_BALANCE_DOES_NOT_EXIST)
+    balance = entry.data.claimable_balance
+    claimant = next((c.v0 for c in balance.claimants if E.account_address(c.v0.destination) == source), None)
+    if claimant is None or not predicates.holds(claimant.predicate, ledger.timestamp):
+        return done(codes.CLAIM_CLAIMABLE_BALANCE_CANNOT_CLAIM)
+    asset = Asset.from_xdr_object(balance.asset)
+    amount = balance.amount.int64
+    if asset.is_native():
+        src_key, src = _account(view, source)
+        if E.account_balance(src.data) > E.MAX_INT64 - amount:
+            return done(codes.CLAIM_CLAIMABLE_BALANCE_LINE_FULL)
+        view.put(src_key, E.Entry(E.with_account(src.data, balance=E.account_balance(src.data) + amount), ledger.seq))
+    else:
+        refusal = _credit_line(view, source, asset)
+        if refusal is not None:
+            return done(codes.CLAIM_CLAIMABLE_BALANCE_NO_TRUST if refusal == "no_trust"
+                        else codes.CLAIM_CLAIMABLE_BALANCE_NOT_AUTHORIZED)
+        try:
+            adjust(Ledgered(view, ledger.seq), source, asset, amount)
+        except AssetError:
+            return done(codes.CLAIM_CLAIMABLE_BALANCE_LINE_FULL)
+    sponsor = E.sponsor_of(entry)
+    if sponsor is not None:
+        sponsor_key, sponsor_entry = _account(view, sponsor)
+        view.put(sponsor_key, E.Entry(E.with_account(sponsor_entry.data, sponsoring_delta=-len(balance.claimants)),
+                                      ledger.seq))
+    view.delete(key)
+    return done(codes.CLAIM_CLAIMABLE_BALANCE_SUCCESS)
 
 
 def apply_invoke(view: View, ledger: LedgerInfo, source: str, op: xdr.InvokeHostFunctionOp,
@@ -262,10 +377,43 @@ def apply_restore(view: View, ledger: LedgerInfo, data: xdr.SorobanTransactionDa
                    xdr.RestoreFootprintResult(codes.RESTORE_FOOTPRINT_SUCCESS), True)
 
 
+_NATURAL_FAILURE = {
+    OpType.CREATE_ACCOUNT: ("create_account_result", xdr.CreateAccountResult,
+                            xdr.CreateAccountResultCode.CREATE_ACCOUNT_UNDERFUNDED),
+    OpType.PAYMENT: ("payment_result", xdr.PaymentResult, xdr.PaymentResultCode.PAYMENT_UNDERFUNDED),
+    OpType.CHANGE_TRUST: ("change_trust_result", xdr.ChangeTrustResult,
+                          xdr.ChangeTrustResultCode.CHANGE_TRUST_LOW_RESERVE),
+    OpType.ACCOUNT_MERGE: ("account_merge_result", xdr.AccountMergeResult,
+                           xdr.AccountMergeResultCode.ACCOUNT_MERGE_HAS_SUB_ENTRIES),
+    OpType.CREATE_CLAIMABLE_BALANCE: ("create_claimable_balance_result", xdr.CreateClaimableBalanceResult,
+                                      xdr.CreateClaimableBalanceResultCode.CREATE_CLAIMABLE_BALANCE_UNDERFUNDED),
+    OpType.CLAIM_CLAIMABLE_BALANCE: ("claim_claimable_balance_result", xdr.ClaimClaimableBalanceResult,
+                                     xdr.ClaimClaimableBalanceResultCode.CLAIM_CLAIMABLE_BALANCE_CANNOT_CLAIM),
+    OpType.INVOKE_HOST_FUNCTION: ("invoke_host_function_result", xdr.InvokeHostFunctionResult,
+                                  xdr.InvokeHostFunctionResultCode.INVOKE_HOST_FUNCTION_TRAPPED),
+    OpType.EXTEND_FOOTPRINT_TTL: ("extend_footprint_ttl_result", xdr.ExtendFootprintTTLResult,
+                                  xdr.ExtendFootprintTTLResultCode.EXTEND_FOOTPRINT_TTL_RESOURCE_LIMIT_EXCEEDED),
+    OpType.RESTORE_FOOTPRINT: ("restore_footprint_result", xdr.RestoreFootprintResult,
+                               xdr.RestoreFootprintResultCode.RESTORE_FOOTPRINT_RESOURCE_LIMIT_EXCEEDED),
+}
+
+
+def natural_failure(op: xdr.Operation) -> OpOutcome:
+    """A plausible failure of `op` that changes nothing (devnet_failNext): UNDERFUNDED, TRAPPED, ..."""
+    failure = _NATURAL_FAILURE.get(op.body.type)
+    if failure is None:
+        return op_error(xdr.OperationResultCode.opNOT_SUPPORTED)
+    attribute, result_type, code = failure
+    return _result(op.body.type, attribute, result_type(code), False)
+
+
 def apply_operation(view: View, ledger: LedgerInfo, passphrase: str, source: str, op: xdr.Operation,
-                    data: xdr.SorobanTransactionData | None,
-                    footprint: tuple[set[bytes], set[bytes]]) -> OpOutcome:
-    """Apply one operation whose source account exists; `view` is dropped by the caller on failure."""
+                    data: xdr.SorobanTransactionData | None, footprint: tuple[set[bytes], set[bytes]],
+                    op_id: tuple[str, int, int]) -> OpOutcome:
+    """Apply one operation whose source account exists; `view` is dropped by the caller on failure.
+
+    `op_id` is (transaction source, transaction sequence number, operation index): what names a balance it creates.
+    """
     body = op.body
     kind = body.type
     seq = ledger.seq
@@ -277,6 +425,11 @@ def apply_operation(view: View, ledger: LedgerInfo, passphrase: str, source: str
         return apply_change_trust(view, seq, source, body.change_trust_op)
     if kind == OpType.ACCOUNT_MERGE:
         return apply_account_merge(view, seq, passphrase, source, body.destination)
+    if kind == OpType.CREATE_CLAIMABLE_BALANCE:
+        return apply_create_claimable_balance(view, ledger, passphrase, source, body.create_claimable_balance_op,
+                                              E.operation_balance_id(*op_id))
+    if kind == OpType.CLAIM_CLAIMABLE_BALANCE:
+        return apply_claim_claimable_balance(view, ledger, passphrase, source, body.claim_claimable_balance_op)
     if kind == OpType.INVOKE_HOST_FUNCTION:
         return apply_invoke(view, ledger, source, body.invoke_host_function_op, footprint)
     if kind == OpType.EXTEND_FOOTPRINT_TTL:

@@ -169,7 +169,7 @@ class Rpc:
             "sendTransaction": self.send_transaction, "getTransaction": self.get_transaction,
             "getTransactions": self.get_transactions, "getEvents": self.get_events,
             "devnet_info": lambda params: self.info, "devnet_closeLedgers": self.close_ledgers,
-            "devnet_mint": self.mint,
+            "devnet_mint": self.mint, "devnet_failNext": self.fail_next,
         }
 
     # -- envelope -------------------------------------------------------------------------------
@@ -429,6 +429,19 @@ class Rpc:
         if result["status"] != "SUCCESS":
             raise _invalid(f"mint failed ({result['status']}): does {to} have a KALE trustline?")
         return result
+
+    def fail_next(self, params: dict) -> dict:
+        """Test-only: the next `count` transactions of `source` are accepted but land on chain as failed."""
+        source = _str(params, "source")
+        if not StrKey.is_valid_ed25519_public_key(source):
+            raise _invalid("source must be a G... account")
+        count = _int(params, "count", 0, 1_000_000, 1)
+        with self.chain.lock:
+            if count:
+                self.chain.state.fail_next[source] = count
+            else:
+                self.chain.state.fail_next.pop(source, None)
+        return {"source": source, "count": count}
 
 
 def devnet_info(chain: Chain, host: str, port: int, close_interval: float) -> dict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 
-from devnet.entries import Entry
+from devnet.entries import EXT_V0, Entry
 
 _CONTRACT_DATA = b"\x00\x00\x00\x06"
 _TEMPORARY = b"\x00\x00\x00\x00"
@@ -34,6 +34,7 @@ class State:
         self.seq = 1
         self._dirty: set[bytes] = set()
         self._expiry: dict[int, set[bytes]] = defaultdict(set)
+        self.fail_next: dict[str, int] = {}  # devnet_failNext (test-only, not persisted): source -> txs left to fail
 
     def get(self, key: bytes) -> Entry | None:
         entry = self.entries.get(key)
@@ -66,12 +67,14 @@ class State:
     @staticmethod
     def create_tables(db: sqlite3.Connection) -> None:
         db.execute("CREATE TABLE IF NOT EXISTS entries (key BLOB PRIMARY KEY, data BLOB NOT NULL, "
-                   "last_modified INTEGER NOT NULL, live_until INTEGER)")
+                   "last_modified INTEGER NOT NULL, live_until INTEGER, ext BLOB)")
+        if "ext" not in {row[1] for row in db.execute("PRAGMA table_info(entries)")}:
+            db.execute("ALTER TABLE entries ADD COLUMN ext BLOB")  # a state dir from before sponsorships
 
     def load(self, db: sqlite3.Connection) -> None:
-        for key, data, last_modified, live_until in db.execute(
-                "SELECT key, data, last_modified, live_until FROM entries"):
-            self.put(bytes(key), Entry(None, last_modified, live_until, bytes(data)))
+        for key, data, last_modified, live_until, ext in db.execute(
+                "SELECT key, data, last_modified, live_until, ext FROM entries"):
+            self.put(bytes(key), Entry(None, last_modified, live_until, bytes(data), bytes(ext) if ext else EXT_V0))
         self._dirty.clear()
 
     def save(self, db: sqlite3.Connection) -> None:
@@ -82,8 +85,9 @@ class State:
             if entry is None:
                 deletes.append((key,))
             else:
-                upserts.append((key, entry.data_bytes, entry.last_modified, entry.live_until))
-        db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)", upserts)
+                upserts.append((key, entry.data_bytes, entry.last_modified, entry.live_until,
+                                None if entry.ext == EXT_V0 else entry.ext))
+        db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)", upserts)
         db.executemany("DELETE FROM entries WHERE key = ?", deletes)
         self._dirty.clear()
 

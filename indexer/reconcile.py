@@ -58,21 +58,6 @@ CHECKS: dict[str, str] = {
         FROM chain_transactions c JOIN farmers f ON f.custodial_address = c.farmer
         WHERE c.kind = 'plant' AND c.successful AND {_FARMER} AND NOT {_IN_FLIGHT}
           AND NOT EXISTS (SELECT 1 FROM plantings p WHERE p.farmer_id = f.id AND p.block_index = c.block_index)""",
-    "work": f"""
-        SELECT CASE WHEN b.hash IS NULL THEN 'work_not_on_chain' ELSE 'work_mismatch' END,
-               f.id, w.block_index, 'work ' || w.id,
-               json_build_object('work_id', w.id, 'zeros', w.zeros, 'gap', w.gap,
-                                 'hash', encode(w.hash, 'hex'), 'tx_hash', w.tx_hash),
-               CASE WHEN b.hash IS NOT NULL THEN json_build_object('tx_hash', b.hash, 'zeros', b.zeros,
-                                                                   'gap', b.gap, 'hash', b.work_hash) END
-        FROM works w JOIN farmers f ON f.id = w.farmer_id
-        LEFT JOIN LATERAL (
-            SELECT c.hash, c.zeros, c.gap, c.work_hash FROM chain_transactions c
-            WHERE c.kind = 'work' AND c.successful AND c.farmer = f.custodial_address
-              AND c.block_index = w.block_index ORDER BY c.zeros DESC, c.ledger DESC LIMIT 1) b ON true
-        WHERE w.block_index < %(closed)s AND {_FARMER}
-          AND (b.hash IS NULL OR b.zeros <> w.zeros OR b.gap IS DISTINCT FROM w.gap
-               OR b.work_hash <> encode(w.hash, 'hex'))""",
     "harvest": f"""
         SELECT CASE WHEN c.hash IS NULL THEN 'harvest_not_on_chain' ELSE 'harvest_mismatch' END,
                f.id, h.block_index, 'harvest ' || h.id,
@@ -84,23 +69,18 @@ CHECKS: dict[str, str] = {
              AND c.farmer = f.custodial_address AND c.block_index = h.block_index
         WHERE h.ledger <= %(indexed)s AND {_FARMER}
           AND (c.hash IS NULL OR c.reward <> h.reward OR c.hash <> coalesce(h.tx_hash, c.hash))""",
-    "harvest_not_recorded": f"""
-        SELECT 'harvest_not_recorded', f.id, c.block_index, c.hash, NULL::json,
-               json_build_object('tx_hash', c.hash, 'reward', c.reward, 'ledger', c.ledger)
-        FROM chain_transactions c JOIN farmers f ON f.custodial_address = c.farmer
-        WHERE c.kind = 'harvest' AND c.successful AND {_FARMER} AND NOT {_IN_FLIGHT}
-          AND NOT EXISTS (SELECT 1 FROM harvests h WHERE h.farmer_id = f.id AND h.block_index = c.block_index)""",
     "compensation": f"""
         SELECT 'compensation_mismatch', f.id, cp.block_index, 'compensation ' || cp.id,
-               json_build_object('compensation_id', cp.id, 'amount', cp.amount),
+               json_build_object('compensation_id', cp.id, 'amount', cp.amount, 'announced', a.ledger IS NOT NULL),
                json_build_object('plant_tx', c.hash, 'stake', c.stake, 'work_txs',
                                  (SELECT json_agg(w.hash ORDER BY w.ledger) FROM chain_transactions w
                                   WHERE w.kind = 'work' AND w.successful AND w.farmer = f.custodial_address
                                     AND w.block_index = cp.block_index))
         FROM compensations cp JOIN farmers f ON f.id = cp.farmer_id
+        LEFT JOIN plant_announcements a ON a.farmer_id = cp.farmer_id AND a.block_index = cp.block_index
         LEFT JOIN chain_transactions c ON {_CHAIN_PLANT.format(record='cp')}
         WHERE cp.block_index < %(closed)s AND {_FARMER}
-          AND (c.hash IS NULL OR c.stake <> cp.amount OR EXISTS (
+          AND (c.hash IS NULL OR cp.amount <> CASE WHEN a.ledger IS NULL THEN 0 ELSE c.stake END OR EXISTS (
                SELECT 1 FROM chain_transactions w WHERE w.kind = 'work' AND w.successful
                  AND w.farmer = f.custodial_address AND w.block_index = cp.block_index))""",
     "payout": f"""
@@ -112,7 +92,8 @@ CHECKS: dict[str, str] = {
                                                                    'operations', c.operations) END
         FROM payouts py JOIN farmers f ON f.id = py.farmer_id
         LEFT JOIN chain_transactions c ON c.hash = py.tx_hash
-        WHERE py.status = 'confirmed' AND py.ledger <= %(indexed)s AND {_FARMER}
+        WHERE py.status = 'confirmed' AND py.form = 'payment' AND py.asset = 'KALE'
+          AND py.ledger <= %(indexed)s AND {_FARMER}
           AND (c.hash IS NULL OR NOT c.successful OR NOT EXISTS (
                SELECT 1 FROM jsonb_array_elements(c.operations) op
                WHERE op->>'destination' = py.destination AND (op->>'amount')::numeric = py.amount
@@ -137,20 +118,29 @@ CHECKS: dict[str, str] = {
                OR (i.status IN ('failed', 'dead') AND l.hashes IS NOT NULL))""",
     "settlement": f"""
         WITH chain AS (
-            SELECT f.id AS farmer_id,
-                   (SELECT coalesce(sum(c.reward), 0) FROM chain_transactions c WHERE c.kind = 'harvest'
-                      AND c.successful AND c.farmer = f.custodial_address) AS rewards,
-                   (SELECT coalesce(sum(p.stake), 0) FROM chain_transactions p WHERE p.kind = 'plant'
-                      AND p.successful AND p.farmer = f.custodial_address AND p.block_index < %(closed)s
-                      AND NOT EXISTS (SELECT 1 FROM chain_transactions w WHERE w.kind = 'work' AND w.successful
-                                        AND w.farmer = p.farmer AND w.block_index = p.block_index)) AS lost
-            FROM farmers f WHERE {_FARMER})
-        SELECT 'settlement_mismatch', s.farmer_id, NULL::bigint, 'settlement ' || s.id,
-               json_build_object('settlement_id', s.id, 'rewards_earned', s.rewards_earned,
-                                 'compensation', s.compensation_amount),
-               json_build_object('rewards', chain.rewards, 'unworked_stakes', chain.lost)
-        FROM settlements s JOIN chain ON chain.farmer_id = s.farmer_id
-        WHERE s.rewards_earned <> chain.rewards OR s.compensation_amount <> chain.lost""",
+            SELECT sp.id AS period_id,
+                   coalesce(sum(h.reward), 0) AS rewards,
+                   coalesce(sum(h.reward * coalesce(p.share_bps, po.share_bps)), 0) / 10000 AS share,
+                   (SELECT coalesce(sum(cp.amount), 0) FROM compensations cp
+                    WHERE cp.farmer_id = s.farmer_id AND cp.pooler_id = sp.pooler_id) AS compensation
+            FROM settlement_periods sp JOIN settlements s ON s.id = sp.settlement_id
+            JOIN farmers f ON f.id = s.farmer_id JOIN poolers po ON po.id = sp.pooler_id
+            LEFT JOIN plantings p ON p.farmer_id = s.farmer_id AND p.pooler_id = sp.pooler_id
+            LEFT JOIN chain_transactions h ON h.kind = 'harvest' AND h.successful
+                 AND h.farmer = f.custodial_address AND h.block_index = p.block_index
+            WHERE {_FARMER}
+            GROUP BY sp.id, s.farmer_id, sp.pooler_id)
+        SELECT 'settlement_mismatch', s.farmer_id, NULL::bigint, 'settlement period ' || sp.id,
+               json_build_object('settlement_id', s.id, 'pooler_id', sp.pooler_id, 'rewards', sp.rewards,
+                                 'share', sp.share, 'compensation', sp.compensation, 'offset', sp.offset_amount,
+                                 'debt', sp.debt, 'debt_collected', sp.debt_collected, 'amount', sp.amount),
+               json_build_object('rewards', chain.rewards, 'share', floor(chain.share),
+                                 'compensation', chain.compensation)
+        FROM settlement_periods sp JOIN settlements s ON s.id = sp.settlement_id
+        JOIN chain ON chain.period_id = sp.id
+        WHERE sp.rewards <> chain.rewards OR sp.share <> floor(chain.share) OR sp.compensation <> chain.compensation
+           OR sp.offset_amount <> least(sp.share, sp.compensation) OR sp.debt <> sp.compensation - sp.offset_amount
+           OR sp.amount <> sp.share - sp.offset_amount - sp.debt_collected""",
 }
 
 # Planted pails the chain shows neither harvested nor (if unworked) compensated: candidates

@@ -88,10 +88,7 @@ def _send_trustline(pool: Pool, farmer: Farmer) -> TxIntent:
     def build(sequence: int, max_time: int, fee: int) -> TransactionEnvelope:
         return build_classic(pool.client, source, sequence, [change_trust], fee, max_time)
 
-    existing = TxIntent.get_or_none(TxIntent.idempotency_key == trustline_key(farmer.id))
-    if existing is not None and existing.status == "failed":
-        # It landed and failed (e.g. no XLM for the reserve then); the farmer has funded since.
-        TxIntent.update(status="dead").where(TxIntent.id == existing.id, TxIntent.status == "failed").execute()
+    # A trustline that landed and failed (no XLM for the reserve then) is rebuilt by the outbox.
     action = Action(key=trustline_key(farmer.id), action="trustline", source=farmer.custodial_address,
                     farmer_id=farmer.id, pooler_id=farmer.pooler_id)
     return pool.outbox.send(action, build, lambda envelope: pool.custody.sign_transaction(farmer, envelope))

@@ -20,7 +20,7 @@ from config import Settings
 from db.chain_models import Discrepancy
 from db.models import Compensation, Farmer, Harvest, Planting, Settlement, Work
 from jobs.demo import Demo
-from jobs.settlement import stroops_to_amount
+from jobs.payout_plan import stroops_to_amount
 from jobs.supervisor import MANAGE
 
 

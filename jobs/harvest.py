@@ -1,11 +1,16 @@
 """Harvest worked pails on each farmer's interval, save pails about to expire, and record
 compensation for pails the pooler left unworked.
 
-One pass looks at every planting that is neither harvested nor compensated, reads its
-`Pail` and `Block` from the chain, and decides:
+A harvest is a fact of the chain: a pail harvested by anyone (`harvest` needs no signature)
+is closed with the reward the chain record shows, and is adopted as a Harvest row. One pass
+looks at every planting that is neither harvested on chain nor compensated, reads its `Pail`
+and `Block` from the chain, and decides:
 - block closed, pail worked: harvest when the farmer's interval is due, the farmer is
-  leaving, or the pail (or its block) would expire within the TTL guard;
-- block closed, pail never worked: the stake is lost; the pooler owes it (compensation);
+  leaving, or the pail (or its block) would expire within the TTL guard; a harvest that
+  landed as failed is rebuilt by the outbox on the next pass;
+- block closed, pail never worked: the stake is lost; the pooler owes it (compensation) if
+  it was told about the pail while the block was open, else nobody does (recorded as 0);
+- block closed, pail gone: harvested by someone; the indexer's record will show it;
 - block still open and about to expire: extend the TTL of the pail and its block.
 """
 from __future__ import annotations
@@ -14,7 +19,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable
 
-from peewee import JOIN, IntegrityError
+from peewee import SQL, IntegrityError, fn
 from stellar_sdk import TransactionEnvelope, scval
 from stellar_sdk.operation import ExtendFootprintTTL
 from stellar_sdk.soroban_rpc import GetTransactionResponse
@@ -24,7 +29,7 @@ from chain.rpc import ChainClient, Entry
 from chain.transactions import SimulationFailed, build_invocation, return_value
 from config import Settings
 from db.connection import database
-from db.models import BalanceEntry, Compensation, Farmer, Harvest, Planting, TxIntent
+from db.models import Compensation, Farmer, Harvest, PlantAnnouncement, Planting, TxIntent
 from jobs.outbox import LIVE, Action, Outbox, SourceBusy
 
 log = logging.getLogger(__name__)
@@ -57,21 +62,15 @@ class Harvester:
     settings: Settings
 
     def open_plantings(self) -> list[Planting]:
-        """Plantings with neither a harvest nor a compensation yet."""
+        """Plantings neither harvested on chain (by anyone) nor compensated yet."""
         return list(Planting.select(Planting, Farmer).join(Farmer)
-                    .switch(Planting)
-                    .join(Harvest, JOIN.LEFT_OUTER, on=((Harvest.farmer == Planting.farmer)
-                                                        & (Harvest.block_index == Planting.block_index)))
-                    .switch(Planting)
-                    .join(Compensation, JOIN.LEFT_OUTER,
-                          on=((Compensation.farmer == Planting.farmer)
-                              & (Compensation.block_index == Planting.block_index)))
-                    .where(Harvest.id.is_null(), Compensation.id.is_null())
+                    .where(SQL(_NOT_HARVESTED_ON_CHAIN), SQL(_NOT_COMPENSATED))
                     .order_by(Planting.block_index, Planting.farmer))
 
     def run_pass(self) -> PassReport:
         """Look at every open planting once and act on it."""
         report = PassReport()
+        adopt_chain_harvests()
         plantings = self.open_plantings()
         if not plantings:
             return report
@@ -91,9 +90,10 @@ class Harvester:
             closed = index < farm.index
             try:
                 if pail is None or block is None:
-                    if closed and pail is None:
+                    if closed and pail is None:  # harvested by someone, or expired: the record will say
                         report.lost.append((farmer.id, index))
-                        log.warning("pail of farmer %s in block %s is gone from the chain", farmer.id, index)
+                        log.debug("pail of farmer %s in block %s is gone; waiting for the chain record",
+                                  farmer.id, index)
                     continue
                 expiring = min(pail.live_until, block.live_until) - latest <= self.settings.ttl_guard_ledgers
                 if closed and pail.value.zeros is None:
@@ -136,11 +136,14 @@ class Harvester:
         self.outbox.send(action, build, lambda envelope: self.sign(farmer, envelope))
 
     def _compensate(self, planting: Planting) -> None:
+        announced = PlantAnnouncement.get_or_none(PlantAnnouncement.farmer == planting.farmer_id,
+                                                  PlantAnnouncement.block_index == planting.block_index)
+        amount, reason = ((planting.amount, "planted pail was not worked; the stake was lost") if announced
+                          else (0, "the pooler was not told about this pail while its block was open"))
         try:
             with database.atomic():
                 Compensation.create(farmer=planting.farmer_id, pooler=planting.pooler_id,
-                                    block_index=planting.block_index, amount=planting.amount,
-                                    reason="planted pail was not worked; the stake was lost")
+                                    block_index=planting.block_index, amount=amount, reason=reason)
         except IntegrityError:
             pass  # recorded by an earlier pass
 
@@ -153,16 +156,29 @@ def _oldest_open_block_per_farmer(plantings: list[Planting]) -> dict[int, int]:
 
 
 def record_harvest(intent, found: GetTransactionResponse) -> None:
-    """Outbox handler: a confirmed harvest becomes a Harvest (reward from the return value)
-    and two balance credits, the reward and the returned stake, once."""
+    """Outbox handler: a confirmed harvest becomes a Harvest with the reward it returned, once."""
     if found.status.value != "SUCCESS":
         return
     reward = scval.from_int128(return_value(found))
-    planting = Planting.get(Planting.farmer == intent.farmer_id, Planting.block_index == intent.block_index)
-    harvest = Harvest.create(farmer=intent.farmer_id, block_index=intent.block_index, reward=reward,
-                             intent=intent.id, tx_hash=intent.tx_hash, ledger=found.ledger)
-    for reason, amount in (("reward", reward), ("stake_returned", planting.amount)):
-        if amount:
-            BalanceEntry.create(account_kind="farmer", account_id=intent.farmer_id, asset="KALE",
-                                delta=amount, reason=reason, ref_table="harvests", ref_id=harvest.id,
-                                block_index=intent.block_index)
+    (Harvest.insert(farmer=intent.farmer_id, block_index=intent.block_index, reward=reward, intent=intent.id,
+                    tx_hash=intent.tx_hash, ledger=found.ledger, created_at=fn.now())
+     .on_conflict_ignore().execute())
+
+
+_NOT_HARVESTED_ON_CHAIN = """NOT EXISTS (SELECT 1 FROM chain_transactions c WHERE c.kind = 'harvest' AND c.successful
+    AND c.farmer = t2.custodial_address AND c.block_index = t1.block_index)"""
+_NOT_COMPENSATED = """NOT EXISTS (SELECT 1 FROM compensations cp WHERE cp.farmer_id = t1.farmer_id
+    AND cp.block_index = t1.block_index)"""
+_ADOPT = """
+    INSERT INTO harvests (farmer_id, block_index, reward, tx_hash, ledger)
+    SELECT f.id, c.block_index, c.reward, c.hash, c.ledger
+    FROM chain_transactions c JOIN farmers f ON f.custodial_address = c.farmer
+    JOIN plantings p ON p.farmer_id = f.id AND p.block_index = c.block_index
+    WHERE c.kind = 'harvest' AND c.successful
+      AND NOT EXISTS (SELECT 1 FROM harvests h WHERE h.farmer_id = f.id AND h.block_index = c.block_index)
+    ON CONFLICT DO NOTHING"""
+
+
+def adopt_chain_harvests() -> int:
+    """Record harvests of pool pails that someone else sent, with the reward the chain shows."""
+    return database.execute_sql(_ADOPT).rowcount

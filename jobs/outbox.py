@@ -6,6 +6,9 @@ committed, before the first submit. From then on only the chain decides:
 `step` looks the hash up, resubmits the same envelope while it may still land,
 and declares it dead only once a closed ledger is past its time bound and the
 hash is not on chain. Only then may `send` sign a new envelope for the action.
+A transaction that landed and failed is a fact to re-plan from, not an end: the
+next `send` of the action builds a new envelope from fresh chain state (every
+envelope stays in `tx_attempts` for the auditor).
 A unique key per action and one live transaction per source account (both
 enforced by PostgreSQL) make a second transaction for the same action, or a
 sequence-number collision, impossible.
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 
 LIVE = ("new", "submitted")
 FINAL = ("success", "failed")
+REPLANNABLE = ("dead", "failed")  # the envelope can no longer land: a new one may be signed
 
 # build(sequence, max_time, fee) -> unsigned envelope; sign(envelope) signs it in place.
 Build = Callable[[int, int, int], TransactionEnvelope]
@@ -74,16 +78,17 @@ class Outbox:
 
     # -- sending -------------------------------------------------------------------------
 
-    def send(self, action: Action, build: Build, sign: Sign, rebuild_dead: bool = True) -> TxIntent:
+    def send(self, action: Action, build: Build, sign: Sign, rebuild: bool = True) -> TxIntent:
         """Make sure `action` has a signed, recorded envelope, and push it one step.
 
-        An existing live or final intent is only stepped; a dead one gets a new envelope
-        when `rebuild_dead` (its predecessor can no longer land).
+        An existing live or successful intent is only stepped; a dead or failed one gets a
+        new envelope built from fresh chain state when `rebuild` (its predecessor can no
+        longer land).
         """
         intent = TxIntent.get_or_none(TxIntent.idempotency_key == action.key)
         if intent is None:
             intent = self._create(action, build, sign)
-        elif intent.status == "dead" and rebuild_dead:
+        elif intent.status in REPLANNABLE and rebuild:
             intent = self._rebuild(intent, build, sign)
         return self.step(intent)
 
@@ -123,8 +128,8 @@ class Outbox:
             with database.atomic():
                 updated = (TxIntent.update(status="new", attempts=TxIntent.attempts + 1,
                                            error_code=None, error_detail=None, submitted_at=None,
-                                           **_envelope_columns(envelope))
-                           .where(TxIntent.id == intent.id, TxIntent.status == "dead").execute())
+                                           ledger=None, resolved_at=None, **_envelope_columns(envelope))
+                           .where(TxIntent.id == intent.id, TxIntent.status.in_(REPLANNABLE)).execute())
                 if updated:
                     _record_attempt(TxIntent.get_by_id(intent.id), envelope)
         except IntegrityError:

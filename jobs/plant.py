@@ -3,6 +3,12 @@
 The stake is floor(KALE balance x stake_bps / 10000), signed by the farmer's custodial
 key, sent through the outbox under the key `plant:<farmer>:<block>`, so the same
 request repeated in the same block plants nothing twice and answers the same.
+
+The answer is honest: `planted` lists only plants confirmed on chain, `pending` the ones
+still in flight (a later request for the same block says what became of them), `failed`
+the others with the reason. A pail listed as planted while its block is still open is
+recorded as announced: only announced pails cost the pooler compensation if left unworked.
+A wallet without the XLM to pay for its harvest is not planted (no stake it cannot get back).
 """
 from __future__ import annotations
 
@@ -15,16 +21,18 @@ from stellar_sdk import TransactionEnvelope, scval
 from stellar_sdk.soroban_rpc import GetTransactionResponse
 
 from chain import calls, meta
-from chain.kale import BLOCK_INTERVAL
+from chain.kale import BLOCK_INTERVAL, KaleError
 from chain.rpc import ChainClient, Ledger, RpcUnavailable
 from chain.storage import FarmState
 from chain.transactions import SimulationFailed, build_invocation, invocation
 from db.connection import database
-from db.models import BalanceEntry, Farmer, Planting, Pooler, TxIntent
+from db.models import Farmer, PlantAnnouncement, Planting, Pooler, TxIntent
 from jobs.outbox import LIVE, Action, Outbox, SourceBusy
 from jobs.split import stake_for
 
 log = logging.getLogger(__name__)
+
+FARM_PAUSED = KaleError.FarmPaused.value
 
 Signer = Callable[[Farmer, TransactionEnvelope], None]
 
@@ -50,6 +58,7 @@ class Planter:
     client: ChainClient
     outbox: Outbox
     sign: Signer
+    fee_reserve: int  # XLM (stroops) a wallet must hold above its reserve to be planted
     workers: int = 8
     wait_seconds: float = 60.0
 
@@ -70,6 +79,9 @@ class Planter:
                                  farmers))
             reasons = {f.id: outcome for f, outcome in zip(farmers, sent) if isinstance(outcome, str)}
             self.outbox.confirm([o for o in sent if isinstance(o, TxIntent)], self.wait_seconds, pool)
+        for farmer in farmers:
+            if (farmer.plant_problem or None) != reasons.get(farmer.id):
+                Farmer.update(plant_problem=reasons.get(farmer.id)).where(Farmer.id == farmer.id).execute()
         return self._answer(index, farmers, reasons)
 
     def _send_one(self, farmer: Farmer, index: int, balance: int | None) -> TxIntent | str | None:
@@ -80,9 +92,16 @@ class Planter:
                     return None
                 if balance is None:
                     return "no KALE trustline on the custodial wallet"
+                wallet = self.client.account(farmer.custodial_address)
+                spare = 0 if wallet is None else wallet.balance - wallet.min_balance()
+                if spare < self.fee_reserve:
+                    return (f"not enough XLM for the fees: the wallet has {max(spare, 0)} stroops above its "
+                            f"reserve and needs {self.fee_reserve} to plant and harvest")
                 intent = self._send(farmer, index, stake_for(balance, farmer.stake_bps))
                 return intent if intent.status in LIVE else _reason(intent)
         except SimulationFailed as exc:
+            if exc.failure.contract_code == FARM_PAUSED:
+                return "the farm is paused (contract error #4): nothing is planted until it resumes"
             return exc.failure.name
         except (SourceBusy, RpcUnavailable) as exc:
             return str(exc)
@@ -101,27 +120,44 @@ class Planter:
         return self.outbox.send(action, build, lambda envelope: self.sign(farmer, envelope))
 
     def _answer(self, index: int, farmers: list[Farmer], reasons: dict[int, str | None]) -> dict[str, Any]:
+        ids = [f.id for f in farmers]
         plantings = {p.farmer_id: p for p in Planting.select().where(
-            Planting.block_index == index, Planting.farmer.in_([f.id for f in farmers]))}
+            Planting.block_index == index, Planting.farmer.in_(ids))}
+        in_flight = {i.farmer_id for i in TxIntent.select(TxIntent.farmer).where(
+            TxIntent.action == "plant", TxIntent.block_index == index, TxIntent.farmer.in_(ids),
+            TxIntent.status.in_(LIVE))}
         block = self.client.block(index)
-        planted, failed = [], []
+        latest = self.client.latest_ledger()
+        open_now = block is not None and latest.close_time < block.value.timestamp + BLOCK_INTERVAL
+        planted, pending, failed = [], [], []
         for farmer in farmers:
             planting = plantings.get(farmer.id)
+            entry = {"farmer_id": farmer.id, "address": farmer.custodial_address, "block_index": index}
             if planting is not None:
-                planted.append({"farmer_id": farmer.id, "address": farmer.custodial_address,
-                                "block_index": index, "stake": planting.amount,
-                                "ledger": planting.ledger, "tx_hash": planting.tx_hash})
+                planted.append({**entry, "stake": planting.amount, "ledger": planting.ledger,
+                                "tx_hash": planting.tx_hash})
+                if open_now:
+                    announce(planting, latest.sequence)
+            elif farmer.id in in_flight:
+                pending.append({**entry, "reason": "submitted, not yet confirmed: ask again for this block"})
             else:
-                failed.append({"farmer_id": farmer.id, "address": farmer.custodial_address,
-                               "reason": reasons.get(farmer.id) or "not planted"})
+                failed.append({**entry, "reason": reasons.get(farmer.id) or "not planted"})
         return {
             "block": None if block is None else {
                 "index": index, "entropy": block.value.entropy.hex(),
                 "timestamp": block.value.timestamp,
                 "closes_at": block.value.timestamp + BLOCK_INTERVAL},
             "planted": planted,
+            "pending": pending,
             "failed": failed,
         }
+
+
+def announce(planting: Planting, ledger: int) -> None:
+    """Record that the pooler was told about this planted pail while its block was open."""
+    (PlantAnnouncement.insert(farmer=planting.farmer_id, block_index=planting.block_index,
+                              pooler=planting.pooler_id, ledger=ledger)
+     .on_conflict_ignore().execute())
 
 
 def _reason(intent: TxIntent) -> str:
@@ -142,10 +178,6 @@ def record_planting(intent: TxIntent, found: GetTransactionResponse) -> None:
         log.error("plant %s succeeded but created no pail; recorded as block %s", intent.id,
                   intent.block_index)
         index = intent.block_index
-    planting = Planting.create(farmer=farmer.id, pooler=intent.pooler_id, block_index=index,
-                               amount=amount, intent=intent.id, tx_hash=intent.tx_hash,
-                               ledger=found.ledger)
-    if amount:
-        BalanceEntry.create(account_kind="farmer", account_id=farmer.id, asset="KALE", delta=-amount,
-                            reason="stake", ref_table="plantings", ref_id=planting.id,
-                            block_index=index)
+    Planting.create(farmer=farmer.id, pooler=intent.pooler_id, block_index=index, amount=amount,
+                    intent=intent.id, tx_hash=intent.tx_hash, ledger=found.ledger,
+                    share_bps=Pooler.get_by_id(intent.pooler_id).share_bps)

@@ -9,7 +9,7 @@ from config import Settings
 from jobs.harvest import Harvester, record_harvest
 from jobs.outbox import Outbox
 from jobs.plant import Planter, record_planting
-from jobs.settlement import Settler, record_payout
+from jobs.settlement import Settler, record_close, record_payout
 
 
 @dataclass
@@ -30,10 +30,11 @@ def build_pool(settings: Settings, custody: Custody | None = None, client: Chain
     client = client or ChainClient(settings.network)
     custody = custody or Custody.from_settings(settings)
     outbox = Outbox(client, settings, handlers={
-        "plant": record_planting, "harvest": record_harvest, "payout": record_payout})
+        "plant": record_planting, "harvest": record_harvest, "payout": record_payout,
+        "close": record_close})
     sign = custody.sign_transaction
     harvester = Harvester(client, outbox, sign, settings)
     return Pool(settings=settings, client=client, custody=custody, outbox=outbox,
-                planter=Planter(client, outbox, sign),
+                planter=Planter(client, outbox, sign, settings.plant_fee_reserve_stroops),
                 harvester=harvester,
-                settler=Settler(client, outbox, sign, harvester))
+                settler=Settler(client, outbox, sign))

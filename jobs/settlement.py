@@ -1,39 +1,40 @@
-"""Exit settlement: once a leaving farmer's last pails are harvested or provably lost, split
-its pool rewards and pay everything out in one transaction, exactly once.
+"""Exit settlement: once a leaving farmer's last pails are closed on chain, split its pool
+rewards by pail (db.settlement_figures) and pay everything out, exactly once, until it lands.
 
-The payout transaction, from the custodial wallet: KALE to the pooler (its share less
-the compensation it owes), the rest of the KALE to the farmer, the KALE trustline
-removed, and the account merged into the farmer's payout address (returning the XLM).
-One transaction makes the payout all-or-nothing; the outbox makes it happen once.
+The settlement fixes what the poolers (and their creditors) are owed. The payout transaction
+is planned from the chain state when it is built (jobs.payout_plan) and, if it lands as
+failed (dust arrived, the balance changed, the fee was too low), rebuilt from fresh state by
+the outbox until one lands; every attempt stays in tx_attempts. A claimable balance the
+payout created keeps the wallet open (it sponsors the entry's reserve) until the claimant
+claims it; then a close merges the wallet into the farmer's payout account.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 from peewee import fn
-from stellar_sdk import AccountMerge, Asset, ChangeTrust, Payment, TransactionEnvelope, xdr
+from stellar_sdk import (AccountMerge, Asset, CreateAccount, CreateClaimableBalance, Payment, Transaction,
+                         TransactionEnvelope, xdr)
 from stellar_sdk.soroban_rpc import GetTransactionResponse
 
 from chain.rpc import ChainClient
 from chain.transactions import build_classic
 from db.chain_models import settlement_blocker
 from db.connection import database
-from db.models import (BalanceEntry, Compensation, Farmer, Harvest, Payout, Planting, Pooler,
-                       Settlement, TxIntent, Work)
-from jobs.harvest import Harvester
+from db.models import (Compensation, DebtCollection, Farmer, Payout, PoolerDebt, Settlement, SettlementPeriod,
+                       TxIntent)
+from db.payout_address import effective_payout_address
+from db.settlement_figures import compute, pails
+from jobs.harvest import adopt_chain_harvests
 from jobs.outbox import LIVE, Action, Outbox
-from jobs.split import split_rewards
+from jobs.payout_plan import Leg, kale_legs, plan
 
 log = logging.getLogger(__name__)
 
 Signer = Callable[[Farmer, TransactionEnvelope], None]
-
-
-def stroops_to_amount(stroops: int) -> str:
-    """An exact decimal string of a stroop amount, as classic operations take it."""
-    return f"{stroops // 10_000_000}.{stroops % 10_000_000:07d}"
+PAYOUT_ACTIONS = ("payout", "close")
 
 
 def payout_key(settlement_id: int) -> str:
@@ -41,25 +42,49 @@ def payout_key(settlement_id: int) -> str:
     return f"payout:settlement:{settlement_id}"
 
 
+def close_key(settlement_id: int) -> str:
+    """The outbox idempotency key of the merge that closes a wallet kept open by claimable balances."""
+    return f"close:settlement:{settlement_id}"
+
+
+def owed_legs(settlement: Settlement) -> list[Leg]:
+    """What the settlement owes poolers and the poolers' creditors, in payout order."""
+    legs = [Leg("pooler", period.pooler.payout_address, period.amount, pooler_id=period.pooler_id)
+            for period in SettlementPeriod.select().where(SettlementPeriod.settlement == settlement.id)
+            .order_by(SettlementPeriod.pooler)]
+    for collection in (DebtCollection.select(DebtCollection, PoolerDebt).join(PoolerDebt)
+                       .where(DebtCollection.settlement == settlement.id).order_by(DebtCollection.debt)):
+        creditor = Farmer.get_by_id(collection.debt.creditor_id)
+        legs.append(Leg("creditor", creditor.payout_address, collection.amount,
+                        pooler_id=collection.debt.pooler_id, debt_id=collection.debt_id))
+    return [leg for leg in legs if leg.amount > 0]
+
+
 @dataclass
 class Settler:
-    """Settles leaving farmers through the outbox; never while a discrepancy concerns them or
-    before the chain record has been reconciled past their last transaction."""
+    """Settles leaving farmers through the outbox; never while a discrepancy touches their money
+    or before the chain record has been reconciled past their last transaction."""
 
     client: ChainClient
     outbox: Outbox
     sign: Signer
-    harvester: Harvester
 
     def run_pass(self) -> list[int]:
-        """Advance every leaving farmer's settlement; returns the farmer ids settled so far."""
+        """Advance every leaving farmer's settlement and every wallet left open; returns the farmer
+        ids that departed so far."""
         done = []
+        adopt_chain_harvests()  # pails harvested by anyone count, with the chain's reward
         for farmer in Farmer.select().where(Farmer.status == "leaving").order_by(Farmer.id):
             try:
                 if self.settle(farmer):
                     done.append(farmer.id)
             except Exception:
                 log.exception("settlement of farmer %s could not advance", farmer.id)
+        for settlement in Settlement.select().where(Settlement.status == "closing"):
+            try:
+                self._close(settlement)
+            except Exception:
+                log.exception("closing settlement %s could not advance", settlement.id)
         return done
 
     def settle(self, farmer: Farmer) -> bool:
@@ -71,113 +96,191 @@ class Settler:
                 log.debug("farmer %s not ready to settle: %s", farmer.id, waiting)
                 return False
             settlement = self._create(farmer)
-        if settlement.status != "done":
+            if settlement is None:
+                return False
+        if settlement.status in ("pending", "paying"):
             self._pay(farmer, settlement)
         return Farmer.get_by_id(farmer.id).status == "departed"
 
     def waiting_for(self, farmer: Farmer) -> str | None:
         """Why `farmer` cannot be settled yet, or None when it can."""
-        if TxIntent.select().where(TxIntent.farmer == farmer.id, TxIntent.status.in_(LIVE)).exists():
+        live = TxIntent.select().where(TxIntent.farmer == farmer.id, TxIntent.status.in_(LIVE),
+                                       TxIntent.action.not_in(PAYOUT_ACTIONS))
+        if live.exists():
             return "a transaction of this farmer is still in flight"
-        farm_index = self.client.farm_state().index
-        open_plantings = [p for p in self.harvester.open_plantings() if p.farmer_id == farmer.id]
-        if open_plantings:
-            pails = self.client.pails([(farmer.custodial_address, p.block_index) for p in open_plantings])
-            for planting in open_plantings:
-                gone = (planting.block_index < farm_index
-                        and (farmer.custodial_address, planting.block_index) not in pails)
-                if not gone:
-                    return f"block {planting.block_index} is not harvested yet"
+        open_pails = [pail for pail in pails(farmer.id) if not pail.closed]
+        if open_pails:
+            return f"block {open_pails[0].block_index}'s pail is not harvested yet"
         return settlement_blocker(farmer.id)
 
-    def _create(self, farmer: Farmer) -> Settlement:
-        pooler = Pooler.get_by_id(farmer.pooler_id)
-        rewards = int(Harvest.select(fn.COALESCE(fn.SUM(Harvest.reward), 0))
-                      .where(Harvest.farmer == farmer.id).scalar())
-        owed = int(Compensation.select(fn.COALESCE(fn.SUM(Compensation.amount), 0))
-                   .where(Compensation.farmer == farmer.id, Compensation.settlement.is_null()).scalar())
-        split = split_rewards(rewards, pooler.share_bps, owed)
-        balance = self.client.kale_balance(farmer.custodial_address) or 0
-        pooler_amount = min(split.pooler_amount, balance)
+    def _create(self, farmer: Farmer) -> Settlement | None:
+        figures = compute(farmer)
+        balance = self.client.kale_balance(farmer.custodial_address)
+        if (balance or 0) < figures.to_others:
+            log.error("farmer %s: wallet holds %s KALE, less than the %s its poolers are owed", farmer.id,
+                      balance, figures.to_others)
+            return None
         with database.atomic():
             settlement = Settlement.create(
-                farmer=farmer.id, pooler=pooler.id, rewards_earned=rewards,
-                pooler_share_bps=pooler.share_bps, compensation_amount=owed,
-                pooler_share=split.pooler_share, pooler_debt=split.debt, wallet_balance=balance,
-                pooler_amount=pooler_amount, farmer_amount=balance - pooler_amount, status="pending")
+                farmer=farmer.id, pooler=farmer.pooler_id, rewards_earned=figures.rewards,
+                pooler_share_bps=farmer.pooler.share_bps, compensation_amount=figures.compensation,
+                pooler_share=sum(p.share for p in figures.periods),
+                pooler_debt=sum(p.debt for p in figures.periods), wallet_balance=balance or 0,
+                debt_collected=sum(p.debt_collected for p in figures.periods),
+                pooler_amount=sum(p.amount for p in figures.periods),
+                farmer_amount=(balance or 0) - figures.to_others, status="pending")
+            for period in figures.periods:
+                SettlementPeriod.create(settlement=settlement.id, pooler=period.pooler_id, pails=len(period.pails),
+                                        rewards=period.rewards, share=period.share,
+                                        compensation=period.compensation, offset_amount=period.offset,
+                                        debt=period.debt, debt_collected=period.debt_collected,
+                                        amount=period.amount)
+                if period.debt:
+                    PoolerDebt.create(pooler=period.pooler_id, creditor=farmer.id, settlement=settlement.id,
+                                      amount=period.debt)
+                for collection in period.collections:
+                    DebtCollection.create(debt=collection.debt_id, settlement=settlement.id,
+                                          amount=collection.amount)
             (Compensation.update(settlement=settlement.id)
              .where(Compensation.farmer == farmer.id, Compensation.settlement.is_null()).execute())
-            for recipient, destination, amount in (("pooler", pooler.payout_address, pooler_amount),
-                                                   ("farmer", farmer.payout_address, balance - pooler_amount)):
-                if amount > 0:
-                    Payout.create(settlement=settlement.id, farmer=farmer.id, pooler=pooler.id,
-                                  recipient=recipient, destination=destination, asset="KALE",
-                                  amount=amount)
-        log.info("settlement %s for farmer %s: rewards %s, pooler %s, farmer %s, debt %s",
-                 settlement.id, farmer.id, rewards, pooler_amount, balance - pooler_amount, split.debt)
+        log.info("settlement %s for farmer %s: rewards %s over %s pooler period(s), to poolers %s, "
+                 "debt collected %s, new debt %s", settlement.id, farmer.id, figures.rewards,
+                 len(figures.periods), settlement.pooler_amount, settlement.debt_collected, settlement.pooler_debt)
         return settlement
 
     def _pay(self, farmer: Farmer, settlement: Settlement) -> None:
-        payouts = list(Payout.select().where(Payout.settlement == settlement.id, Payout.asset == "KALE"))
-        problem = self._destinations_problem(payouts, farmer.payout_address)
-        if problem:
-            Settlement.update(last_error=problem).where(Settlement.id == settlement.id).execute()
-            log.warning("settlement %s waits: %s", settlement.id, problem)
+        if self.client.account(farmer.custodial_address) is None:
+            _finish(settlement, farmer, "done")  # never funded: nothing to pay
             return
-        network = self.client.network
-        kale = Asset(network.kale_asset_code, network.kale_asset_issuer)
+        owed = owed_legs(settlement)
         source = farmer.custodial_address
-        operations = [Payment(p.destination, kale, stroops_to_amount(p.amount)) for p in payouts]
-        operations += [ChangeTrust(kale, limit="0"), AccountMerge(farmer.payout_address)]
+        if not TxIntent.select().where(TxIntent.idempotency_key == payout_key(settlement.id)).exists():
+            effective_payout_address(farmer, self.client)  # a change that came due applies before the first build
+            farmer = Farmer.get_by_id(farmer.id)
 
         def build(sequence: int, max_time: int, fee: int) -> TransactionEnvelope:
-            return build_classic(self.client, source, sequence, operations, fee, max_time)
+            return build_classic(self.client, source, sequence, self._plan(farmer, owed, fee).operations,
+                                 fee, max_time)
 
         (Settlement.update(status="paying", last_error=None)
          .where(Settlement.id == settlement.id, Settlement.status == "pending").execute())
-        action = Action(key=payout_key(settlement.id), action="payout", source=source,
-                        farmer_id=farmer.id, pooler_id=farmer.pooler_id, settlement_id=settlement.id,
-                        amount=sum(p.amount for p in payouts))
+        action = Action(key=payout_key(settlement.id), action="payout", source=source, farmer_id=farmer.id,
+                        pooler_id=farmer.pooler_id, settlement_id=settlement.id,
+                        amount=sum(leg.amount for leg in owed))
         intent = self.outbox.send(action, build, lambda envelope: self.sign(farmer, envelope))
-        if intent.status == "failed":
+        if intent.status in ("failed", "dead"):
             Settlement.update(last_error=intent.error_detail).where(Settlement.id == settlement.id).execute()
 
-    def _destinations_problem(self, payouts: list[Payout], merge_to: str) -> str | None:
-        if self.client.account(merge_to) is None:
-            return f"payout address {merge_to} does not exist on chain"
-        balances = self.client.kale_balances([p.destination for p in payouts])
-        for payout in payouts:
-            if balances[payout.destination] is None:
-                return f"{payout.recipient} payout address {payout.destination} has no KALE trustline"
-        return None
+    def _plan(self, farmer: Farmer, owed: list[Leg], fee: int):
+        """Plan the payout from the chain state now (called each time an envelope is built)."""
+        network = self.client.network
+        wallet = self.client.account(farmer.custodial_address)
+        kale = self.client.kale_balance(farmer.custodial_address)
+        destination = farmer.payout_address
+        legs = kale_legs(owed, destination, kale)
+        receivable = {address: balance is not None
+                      for address, balance in self.client.kale_balances([leg.destination for leg in legs]).items()}
+        return plan(legs, Asset(network.kale_asset_code, network.kale_asset_issuer), wallet, kale is not None,
+                    receivable, destination, self.client.account(destination) is not None,
+                    fee * (len(legs) + 3))
+
+    def _close(self, settlement: Settlement) -> None:
+        """Merge a wallet kept open by claimable balances once they are claimed (it sponsors none)."""
+        farmer = Farmer.get_by_id(settlement.farmer_id)
+        wallet = self.client.account(farmer.custodial_address)
+        if wallet is None:
+            _finish(settlement, farmer, "done")
+            return
+        if wallet.sponsoring:
+            return
+        source = farmer.custodial_address
+
+        def build(sequence: int, max_time: int, fee: int) -> TransactionEnvelope:
+            return build_classic(self.client, source, sequence, [AccountMerge(farmer.payout_address)], fee, max_time)
+
+        action = Action(key=close_key(settlement.id), action="close", source=source, farmer_id=farmer.id,
+                        settlement_id=settlement.id)
+        self.outbox.send(action, build, lambda envelope: self.sign(farmer, envelope))
+
+
+def _finish(settlement: Settlement, farmer: Farmer, status: str) -> None:
+    Settlement.update(status=status, last_error=None,
+                      completed_at=fn.now() if status == "done" else None).where(Settlement.id == settlement.id).execute()
+    (Farmer.update(status="departed", departed_at=fn.now())
+     .where(Farmer.id == farmer.id, Farmer.status != "departed").execute())
 
 
 def record_payout(intent: TxIntent, found: GetTransactionResponse) -> None:
-    """Outbox handler: a confirmed payout confirms its Payouts, records the returned XLM,
-    debits the wallet in the balance ledger and marks the farmer departed, once."""
+    """Outbox handler: a landed payout records what each recipient got, in what form; the farmer
+    has departed. A failed one only says why (the next pass rebuilds it)."""
     settlement = Settlement.get_by_id(intent.settlement_id)
     if found.status.value != "SUCCESS":
         Settlement.update(last_error=intent.error_detail).where(Settlement.id == settlement.id).execute()
         return
-    payouts = list(Payout.select().where(Payout.settlement == settlement.id))
-    (Payout.update(status="confirmed", tx_hash=intent.tx_hash, ledger=found.ledger)
-     .where(Payout.settlement == settlement.id).execute())
-    for payout in payouts:
-        BalanceEntry.create(account_kind="farmer", account_id=settlement.farmer_id, asset="KALE",
-                            delta=-payout.amount, reason=f"payout_{payout.recipient}",
-                            ref_table="payouts", ref_id=payout.id)
-        if payout.recipient == "pooler":
-            BalanceEntry.create(account_kind="pooler", account_id=settlement.pooler_id, asset="KALE",
-                                delta=payout.amount, reason="settlement_share", ref_table="payouts",
-                                ref_id=payout.id)
     farmer = Farmer.get_by_id(settlement.farmer_id)
-    returned = _merged_xlm(found.result_xdr)
-    if returned > 0:
-        Payout.create(settlement=settlement.id, farmer=farmer.id, pooler=settlement.pooler_id,
-                      recipient="farmer", destination=farmer.payout_address, asset="XLM",
-                      amount=returned, status="confirmed", tx_hash=intent.tx_hash, ledger=found.ledger)
-    Settlement.update(status="done", completed_at=fn.now()).where(Settlement.id == settlement.id).execute()
-    Farmer.update(status="departed", departed_at=fn.now()).where(Farmer.id == farmer.id).execute()
+    operations = _operations(intent.envelope_xdr)
+    kale_ops = [op for op in operations if _kale_amount(op) is not None]
+    owed = owed_legs(settlement)
+    recipients = owed + [Leg("farmer", farmer.payout_address, 0)] * max(0, len(kale_ops) - len(owed))
+    for leg, op in zip(recipients, kale_ops):
+        Payout.create(settlement=settlement.id, farmer=farmer.id, pooler=leg.pooler_id, recipient=leg.recipient,
+                      destination=_destination(op), asset="KALE", amount=_kale_amount(op),
+                      form="payment" if isinstance(op, Payment) else "claimable_balance",
+                      attempt=intent.attempts, debt_id=leg.debt_id, status="confirmed", tx_hash=intent.tx_hash,
+                      ledger=found.ledger)
+    xlm = _xlm_paid(operations, found.result_xdr)
+    merged = any(isinstance(op, AccountMerge) for op in operations)
+    if xlm > 0:
+        Payout.create(settlement=settlement.id, farmer=farmer.id, recipient="farmer",
+                      destination=farmer.payout_address, asset="XLM", amount=xlm,
+                      form="merge" if merged else "payment", attempt=intent.attempts, status="confirmed",
+                      tx_hash=intent.tx_hash, ledger=found.ledger)
+    _finish(settlement, farmer, "done" if merged else "closing")
+
+
+def record_close(intent: TxIntent, found: GetTransactionResponse) -> None:
+    """Outbox handler: the close merged the wallet's last XLM into the farmer's payout account."""
+    if found.status.value != "SUCCESS":
+        return
+    settlement = Settlement.get_by_id(intent.settlement_id)
+    farmer = Farmer.get_by_id(settlement.farmer_id)
+    xlm = _merged_xlm(found.result_xdr)
+    if xlm > 0:
+        Payout.create(settlement=settlement.id, farmer=farmer.id, recipient="farmer",
+                      destination=farmer.payout_address, asset="XLM", amount=xlm, form="merge",
+                      attempt=intent.attempts, status="confirmed", tx_hash=intent.tx_hash, ledger=found.ledger)
+    _finish(settlement, farmer, "done")
+
+
+def _operations(envelope_xdr: str) -> list:
+    """The operations of a signed classic envelope (no passphrase needed to read them)."""
+    envelope = xdr.TransactionEnvelope.from_xdr(envelope_xdr)
+    return Transaction.from_xdr_object(envelope.v1.tx).operations
+
+
+def _kale_amount(op) -> int | None:
+    if not isinstance(op, (Payment, CreateClaimableBalance)) or op.asset.is_native():
+        return None
+    return _stroops(op.amount)
+
+
+def _destination(op) -> str:
+    return op.destination.account_id if isinstance(op, Payment) else op.claimants[0].destination
+
+
+def _stroops(amount) -> int:
+    whole, _, fraction = str(amount).partition(".")
+    return int(whole) * 10_000_000 + int((fraction + "0000000")[:7])
+
+
+def _xlm_paid(operations: list, result_xdr: str) -> int:
+    paid = 0
+    for op in operations:
+        if isinstance(op, Payment) and op.asset.is_native():
+            paid += _stroops(op.amount)
+        elif isinstance(op, CreateAccount):
+            paid += _stroops(op.starting_balance)
+    return paid + _merged_xlm(result_xdr)
 
 
 def _merged_xlm(result_xdr: str) -> int:
@@ -187,35 +290,3 @@ def _merged_xlm(result_xdr: str) -> int:
         if merge is not None and merge.source_account_balance is not None:
             return merge.source_account_balance.int64
     return 0
-
-
-def statement(farmer: Farmer) -> dict[str, Any] | None:
-    """The settlement statement: every block, harvest, compensation, the split and the payouts."""
-    settlement = Settlement.get_or_none(Settlement.farmer == farmer.id)
-    if settlement is None:
-        return None
-    harvests = {h.block_index: h for h in Harvest.select().where(Harvest.farmer == farmer.id)}
-    works = {w.block_index: w for w in Work.select().where(Work.farmer == farmer.id)}
-    compensations = {c.block_index: c for c in Compensation.select().where(Compensation.farmer == farmer.id)}
-    blocks = []
-    for planting in Planting.select().where(Planting.farmer == farmer.id).order_by(Planting.block_index):
-        index = planting.block_index
-        harvest, work, compensation = harvests.get(index), works.get(index), compensations.get(index)
-        blocks.append({
-            "block_index": index, "stake": planting.amount, "plant_tx": planting.tx_hash,
-            "zeros": work.zeros if work else None, "gap": work.gap if work else None,
-            "reward": harvest.reward if harvest else None,
-            "harvest_tx": harvest.tx_hash if harvest else None,
-            "compensation": compensation.amount if compensation else None,
-        })
-    payouts = [{"recipient": p.recipient, "destination": p.destination, "asset": p.asset,
-                "amount": p.amount, "status": p.status, "tx_hash": p.tx_hash, "ledger": p.ledger}
-               for p in Payout.select().where(Payout.settlement == settlement.id).order_by(Payout.id)]
-    return {
-        "settlement_id": settlement.id, "status": settlement.status, "blocks": blocks,
-        "rewards_earned": settlement.rewards_earned, "pooler_share_bps": settlement.pooler_share_bps,
-        "pooler_share": settlement.pooler_share, "compensation_owed": settlement.compensation_amount,
-        "pooler_debt": settlement.pooler_debt, "wallet_balance": settlement.wallet_balance,
-        "pooler_amount": settlement.pooler_amount, "farmer_amount": settlement.farmer_amount,
-        "payouts": payouts, "last_error": settlement.last_error,
-    }

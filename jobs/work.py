@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from peewee import IntegrityError
+from peewee import fn
 from stellar_sdk import StrKey
 
 from chain.kale import U32_MAX, U64_MAX, count_zeros, kale_hash
 from chain.rpc import ChainClient
-from db.connection import database
+from db.chain_models import ChainTransaction
 from db.models import Farmer, Planting, Pooler, Work
 
 
@@ -44,55 +44,95 @@ def parse_item(item: Any) -> tuple[str, int, int, bytes, str | None]:
 
 
 def verify_report(client: ChainClient, pooler: Pooler, items: list[Any]) -> dict[str, list]:
-    """Check each reported (farmer, block, nonce, hash) and record the verified ones as Works."""
-    accepted, rejected = [], []
-    entropies: dict[int, bytes | None] = {}
+    """Check each reported (farmer, block, nonce, hash) against the chain and record the verified ones.
+
+    Only pails this pooler had planted are looked at (one query), and the chain is read once per
+    block (entropy) and once per report (all pails together), so a report costs what the
+    pooler's planted farmers cost, not what its body holds. A report is checked by recomputing
+    the KALE hash from the nonce and the chain's entropy and comparing it with the work the
+    chain record shows (or, before the indexer has it, with the pail's zeros); what the pool
+    believes about work comes from the chain, so a recorded report never decides money.
+    """
+    accepted, rejected, checks = [], [], []
+    seen: set[tuple[str, int]] = set()
     for item in items:
         try:
-            farmer_address, index, nonce, digest, tx_hash = parse_item(item)
+            parsed = parse_item(item)
         except ReportError as exc:
             rejected.append({"farmer": item.get("farmer") if isinstance(item, dict) else None,
                              "block_index": item.get("block_index") if isinstance(item, dict) else None,
                              "reason": str(exc)})
             continue
-        reason, record = _verify_one(client, pooler, entropies, farmer_address, index, nonce, digest,
-                                     tx_hash)
-        if reason is None:
-            accepted.append(record)
-        else:
+        if (parsed[0], parsed[1]) in seen:
+            rejected.append({"farmer": parsed[0], "block_index": parsed[1], "reason": "reported twice"})
+            continue
+        seen.add((parsed[0], parsed[1]))
+        checks.append(parsed)
+    plantings = _planted_by(pooler, checks)
+    planted = [c for c in checks if (c[0], c[1]) in plantings]
+    for farmer_address, index, *_ in checks:
+        if (farmer_address, index) not in plantings:
+            rejected.append({"farmer": farmer_address, "block_index": index,
+                             "reason": "this pooler did not have that farmer planted in that block"})
+    entropies = {index: _entropy(client, index) for index in {c[1] for c in planted}}
+    chain_works = _chain_works(planted)
+    pails = client.pails([(c[0], c[1]) for c in planted]) if planted else {}
+    for farmer_address, index, nonce, digest, tx_hash in planted:
+        reason, zeros, gap = _check(entropies[index], chain_works.get((farmer_address, index)),
+                                    pails.get((farmer_address, index)), farmer_address, index, nonce, digest)
+        if reason is not None:
             rejected.append({"farmer": farmer_address, "block_index": index, "reason": reason})
+            continue
+        planting = plantings[(farmer_address, index)]
+        (Work.insert(farmer=planting.farmer_id, pooler=pooler.id, block_index=index, hash=digest, nonce=nonce,
+                     zeros=zeros, gap=gap, tx_hash=tx_hash, created_at=fn.now()).on_conflict_ignore().execute())
+        accepted.append({"farmer": farmer_address, "block_index": index, "zeros": zeros, "gap": gap})
     return {"accepted": accepted, "rejected": rejected}
 
 
-def _verify_one(client: ChainClient, pooler: Pooler, entropies: dict[int, bytes | None], farmer_address: str,
-                index: int, nonce: int, digest: bytes, tx_hash: str | None) -> tuple[str | None, dict]:
-    farmer = Farmer.get_or_none(Farmer.custodial_address == farmer_address)
-    if farmer is None or farmer.pooler_id != pooler.id:
-        return "not a farmer of this pooler", {}
-    planting = Planting.get_or_none(Planting.farmer == farmer.id, Planting.block_index == index)
-    if planting is None or planting.pooler_id != pooler.id:
-        return "farmer was not planted in that block by this pool", {}
-    if index not in entropies:
-        block = client.block(index)
-        entropies[index] = None if block is None else block.value.entropy
-    if entropies[index] is None:
-        return "block not found on chain", {}
-    if kale_hash(index, nonce, entropies[index], farmer_address) != digest:
-        return "hash does not match the KALE hash of (block, nonce, entropy, farmer)", {}
+def _planted_by(pooler: Pooler, checks: list[tuple]) -> dict[tuple[str, int], Planting]:
+    if not checks:
+        return {}
+    rows = (Planting.select(Planting, Farmer).join(Farmer)
+            .where(Planting.pooler == pooler.id, Farmer.custodial_address.in_({c[0] for c in checks}),
+                   Planting.block_index.in_({c[1] for c in checks})))
+    return {(row.farmer.custodial_address, row.block_index): row for row in rows}
+
+
+def _entropy(client: ChainClient, index: int) -> bytes | None:
+    block = client.block(index)
+    return None if block is None else block.value.entropy
+
+
+def _chain_works(planted: list[tuple]) -> dict[tuple[str, int], dict[str, tuple[int, int | None]]]:
+    """Successful work transactions in the chain record, by pail: {hash: (zeros, gap)}."""
+    found: dict[tuple[str, int], dict[str, tuple[int, int | None]]] = {}
+    if not planted:
+        return found
+    rows = (ChainTransaction.select(ChainTransaction.farmer, ChainTransaction.block_index,
+                                    ChainTransaction.work_hash, ChainTransaction.zeros, ChainTransaction.gap)
+            .where(ChainTransaction.kind == "work", ChainTransaction.successful,
+                   ChainTransaction.farmer.in_({c[0] for c in planted}),
+                   ChainTransaction.block_index.in_({c[1] for c in planted})))
+    for row in rows:
+        found.setdefault((row.farmer, row.block_index), {})[row.work_hash] = (row.zeros, row.gap)
+    return found
+
+
+def _check(entropy: bytes | None, chain_works: dict | None, pail, farmer_address: str, index: int, nonce: int,
+           digest: bytes) -> tuple[str | None, int, int | None]:
+    """(why the report is refused or None, zeros, gap)."""
+    if entropy is None:
+        return "block not found on chain", 0, None
+    if kale_hash(index, nonce, entropy, farmer_address) != digest:
+        return "hash does not match the KALE hash of (block, nonce, entropy, farmer)", 0, None
     zeros = count_zeros(digest)
-    pail = client.pails([(farmer_address, index)]).get((farmer_address, index))
+    if chain_works:
+        if digest.hex() not in chain_works:
+            return "the chain shows other work for this pail", 0, None
+        return None, zeros, chain_works[digest.hex()][1]
     if pail is None:
-        return "pail not found on chain (harvested or expired)", {}
+        return "no work for this pail on chain yet (and the pail is gone)", 0, None
     if pail.value.zeros != zeros or pail.value.gap is None:
-        return "this hash is not the work on chain for that pail", {}
-    record = {"farmer": farmer_address, "block_index": index, "zeros": zeros, "gap": pail.value.gap}
-    existing = Work.get_or_none(Work.farmer == farmer.id, Work.block_index == index)
-    if existing is not None:
-        return (None, record) if bytes(existing.hash) == digest else ("a different work is already recorded", {})
-    try:
-        with database.atomic():
-            Work.create(farmer=farmer.id, pooler=pooler.id, block_index=index, hash=digest, nonce=nonce,
-                        zeros=zeros, gap=pail.value.gap, tx_hash=tx_hash)
-    except IntegrityError:  # a concurrent report of the same work
-        pass
-    return None, record
+        return "this hash is not the work on chain for that pail", 0, None
+    return None, zeros, pail.value.gap

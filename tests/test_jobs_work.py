@@ -1,5 +1,7 @@
 """The work report: only work the pool verified itself (hash and pail on chain) is recorded."""
-from db.models import Work
+from db.chain_models import Discrepancy
+from db.models import Pooler, Work
+from jobs.work import verify_report
 
 
 def test_verified_work_is_recorded_with_the_chains_zeros_and_gap(pool_harness):
@@ -26,12 +28,48 @@ def test_a_wrong_hash_an_unplanted_block_and_another_poolers_farmer_are_rejected
     not_mine = {**item, "farmer": stranger.address}
     report = pool_harness.api("POST", "/pooler/work-complete", token=pooler.api_key,
                               json={"results": [wrong_hash, wrong_block, not_mine]}).json()
-    reasons = [r["reason"] for r in report["rejected"]]
+    reasons = {(r["farmer"], r["block_index"]): r["reason"] for r in report["rejected"]}
     assert report["accepted"] == []
-    assert "hash does not match" in reasons[0]
-    assert "not planted" in reasons[1]
-    assert "not a farmer of this pooler" in reasons[2]
+    assert "hash does not match" in reasons[(item["farmer"], item["block_index"])]
+    assert "did not have that farmer planted" in reasons[(item["farmer"], item["block_index"] + 1000)]
+    assert "did not have that farmer planted" in reasons[(stranger.address, item["block_index"])]
     assert Work.select().where(Work.farmer == farmer.id).count() == 1
+
+
+def test_a_report_whose_hash_is_not_the_work_on_chain_is_refused_and_blocks_nothing(pool_harness):
+    pooler = pool_harness.new_pooler()
+    farmer = pool_harness.new_farmer(pooler)
+    pool_harness.wait_until_block_can_open()
+    answer = pool_harness.plant(pooler)
+    entropy = bytes.fromhex(answer["block"]["entropy"])
+    index = answer["block"]["index"]
+    real = pool_harness.work(pooler, farmer.address, index, entropy)
+    pool_harness.index_and_reconcile()  # the chain record now shows the real work
+    fake = pool_harness.work_item(farmer.address, index, entropy, start_nonce=real["nonce"] + 1)
+    report = pool_harness.api("POST", "/pooler/work-complete", token=pooler.api_key,
+                              json={"results": [fake]}).json()
+    assert report["accepted"] == []
+    assert report["rejected"][0]["reason"] == "the chain shows other work for this pail"
+    assert Work.select().count() == 0
+    pool_harness.index_and_reconcile()
+    assert Discrepancy.select().where(Discrepancy.farmer == farmer.id).count() == 0
+
+
+def test_a_huge_report_about_unplanted_farmers_reads_nothing_from_the_chain(pool_harness, monkeypatch):
+    pooler = pool_harness.new_pooler()
+    pool_harness.new_farmer(pooler)
+    item = pool_harness.plant_and_work(pooler)["items"][0]
+    chain = pool_harness.pool.client
+
+    def no_chain_reads(*args, **kwargs):
+        raise AssertionError("a report about pails this pooler never planted must not read the chain")
+
+    items = [{**item, "block_index": item["block_index"] + 10 + n} for n in range(5000)]
+    monkeypatch.setattr(chain, "pails", no_chain_reads)
+    monkeypatch.setattr(chain, "block", no_chain_reads)
+    report = verify_report(chain, Pooler.get_by_id(pooler.id), items)
+    assert len(report["rejected"]) == 5000
+
 
 
 def test_a_malformed_item_is_rejected_alone(pool_harness):

@@ -8,12 +8,14 @@ from peewee import fn
 
 from chain.rpc import RpcUnavailable
 from db.connection import database
-from db.models import Compensation, Farmer, Harvest, Planting, Pooler, TxIntent
+from db.models import Farmer, Pooler
 from jobs.activation import ActivationRefused, activate
 from web.api import operation
 from web.auth import Principal, new_token
 from web.errors import ApiError
 from web.history import history
+from web.farmer_money import money_view
+from web.payout_address import check_payout_address
 from web.presenters import farmer_view, pooled_farmer_view
 from web.rotation import hold_custody_lock_shared
 from web.services import services
@@ -59,6 +61,7 @@ def funding_instructions(farmer: Farmer) -> dict[str, Any]:
            responses={201: "the farmer, its funding instructions and its API token (shown once)",
                       409: "the pooler is full"})
 def create_farmer(body: Any) -> tuple[Response, int, dict[str, str]]:
+    check_payout_address(body.payout_address)
     with database.atomic():
         hold_custody_lock_shared()
         pooler = _joinable_pooler(body.pooler_id)
@@ -73,24 +76,15 @@ def create_farmer(body: Any) -> tuple[Response, int, dict[str, str]]:
     return jsonify(payload), 201, {"Location": "/api/v1/farmers/me"}
 
 
-@operation(blueprint, "GET", "/farmers/me", "The calling farmer", tag=TAG, roles=("farmer",))
+@operation(blueprint, "GET", "/farmers/me", "The calling farmer, with its balances, rewards per pooler and "
+           "what an exit would pay each party today", tag=TAG, roles=("farmer",))
 def get_me(principal: Principal) -> Response:
-    return jsonify(farmer_view(principal.row))
+    return jsonify({**farmer_view(principal.row), **money_view(principal.row)})
 
 
-def _has_open_pails(farmer: Farmer) -> bool:
-    """Whether a plant is in flight or a planted pail is neither harvested nor compensated yet."""
-    in_flight = TxIntent.select().where(TxIntent.farmer == farmer, TxIntent.action == "plant",
-                                        TxIntent.status.in_(("new", "submitted")))
-    settled = (Harvest.select(Harvest.block_index).where(Harvest.farmer == farmer)
-               | Compensation.select(Compensation.block_index).where(Compensation.farmer == farmer))
-    open_pails = Planting.select().where(Planting.farmer == farmer, Planting.block_index.not_in(settled))
-    return in_flight.exists() or open_pails.exists()
-
-
-@operation(blueprint, "PATCH", "/farmers/me", "Change stake, harvest interval, or pooler (only while nothing "
-           "is planted)", tag=TAG, roles=("farmer",), body="FarmerUpdate",
-           responses={409: "the farmer is leaving, or has planted pails (pooler change)"})
+@operation(blueprint, "PATCH", "/farmers/me", "Change stake, harvest interval, or pooler (pails already "
+           "planted stay the pooler's that requested them)", tag=TAG, roles=("farmer",), body="FarmerUpdate",
+           responses={409: "the farmer is leaving or departed"})
 def update_me(principal: Principal, body: Any) -> Response:
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     with database.atomic():
@@ -98,9 +92,6 @@ def update_me(principal: Principal, body: Any) -> Response:
         if changes and farmer.status not in CHANGEABLE:
             raise ApiError(409, "not_changeable", f"a farmer that is {farmer.status} cannot change its settings")
         if "pooler_id" in changes and changes["pooler_id"] != farmer.pooler_id:
-            if _has_open_pails(farmer):
-                raise ApiError(409, "planted", "pooler_id: cannot change pooler while pails are planted; "
-                                               "try again after they are harvested")
             changes["pooler"] = _joinable_pooler(changes.pop("pooler_id"))
         else:
             changes.pop("pooler_id", None)
@@ -158,7 +149,9 @@ def visible_farmer(principal: Principal, farmer_id: int) -> Farmer:
            "for an auditor", tag=TAG, roles=("farmer", "pooler", "auditor"))
 def get_farmer(principal: Principal, farmer_id: int) -> Response:
     farmer = visible_farmer(principal, farmer_id)
-    return jsonify(pooled_farmer_view(farmer) if principal.role == "pooler" else farmer_view(farmer))
+    if principal.role == "pooler":
+        return jsonify(pooled_farmer_view(farmer))
+    return jsonify({**farmer_view(farmer), **money_view(farmer)})
 
 
 @operation(blueprint, "GET", "/farmers/<int:farmer_id>/history", "One farmer's history (itself, a pooler's "

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from db.models import Compensation, Farmer
-from jobs.settlement import statement
+from jobs.statement import statement, statement_csv
 from jobs.work import verify_report
 from web.api import operation
 from web.auth import Principal
@@ -36,13 +36,25 @@ def work_complete(principal: Principal, body: Any) -> Response:
     return jsonify(verify_report(services().chain, principal.row, body.results))
 
 
-@operation(blueprint, "GET", "/farmers/me/settlement", "The calling farmer's exit settlement statement",
-           tag="farmers", roles=("farmer",), responses={404: "no settlement yet"})
-def get_my_settlement(principal: Principal) -> Response:
-    found = statement(principal.row)
+def _statement(farmer: Farmer) -> dict[str, Any]:
+    found = statement(farmer)
     if found is None:
         raise ApiError(404, "not_found", "no settlement yet: POST /api/v1/farmers/me/exit first")
-    return jsonify(found)
+    return found
+
+
+@operation(blueprint, "GET", "/farmers/me/settlement", "The calling farmer's exit settlement statement: per "
+           "pooler period every pail, reward and compensation, and every payout attempt",
+           tag="farmers", roles=("farmer",), responses={404: "no settlement yet"})
+def get_my_settlement(principal: Principal) -> Response:
+    return jsonify(_statement(principal.row))
+
+
+@operation(blueprint, "GET", "/farmers/me/settlement.csv", "The calling farmer's settlement statement (CSV)",
+           tag="farmers", roles=("farmer",), responses={404: "no settlement yet"}, produces="text/csv")
+def get_my_settlement_csv(principal: Principal) -> Response:
+    return Response(statement_csv(_statement(principal.row)), content_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="settlement-{principal.id}.csv"'})
 
 
 def _compensation_view(row: Compensation) -> dict[str, Any]:

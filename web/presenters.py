@@ -4,7 +4,10 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from db.models import Farmer, Pooler, balance
+from chain.rpc import RpcUnavailable
+from db.models import Farmer, PayoutAddressChange, Pooler
+from db.payout_address import effective_payout_address, pending_change
+from web.services import services
 
 
 def timestamp(value: datetime.datetime | None) -> str | None:
@@ -14,17 +17,35 @@ def timestamp(value: datetime.datetime | None) -> str | None:
     return value.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def _payout_addresses(farmer: Farmer) -> tuple[str, PayoutAddressChange | None]:
+    """The payout address and the pending change, after applying a change that has come due (when the
+    RPC cannot say whether the old address exists, the change stays pending)."""
+    pending = pending_change(farmer.id)
+    if pending is None:
+        return farmer.payout_address, None
+    if pending.effective_at > datetime.datetime.now(datetime.timezone.utc):
+        return farmer.payout_address, pending
+    try:
+        address = effective_payout_address(farmer, services().chain)
+    except RpcUnavailable:
+        return farmer.payout_address, pending
+    return address, pending_change(farmer.id)
+
+
 def farmer_view(farmer: Farmer) -> dict[str, Any]:
     """A farmer as the farmer itself and auditors see it."""
+    payout_address, pending = _payout_addresses(farmer)
     return {
         "farmer_id": farmer.id,
         "custodial_address": farmer.custodial_address,
-        "payout_address": farmer.payout_address,
+        "payout_address": payout_address,
+        "pending_payout_address": pending.new_address if pending else None,
+        "payout_address_effective_at": timestamp(pending.effective_at) if pending else None,
         "pooler_id": farmer.pooler_id,
         "stake_bps": farmer.stake_bps,
         "harvest_interval_blocks": farmer.harvest_interval_blocks,
         "status": farmer.status,
-        "balances": {"kale": balance("farmer", farmer.id, "KALE")},
+        "plant_problem": farmer.plant_problem,
         "created_at": timestamp(farmer.created_at),
         "activated_at": timestamp(farmer.activated_at),
         "exit_requested_at": timestamp(farmer.exit_requested_at),

@@ -85,6 +85,32 @@ class WorkReport(Body):
                                  "tx_hash": {"type": "string"}}}})]
 
 
+ChallengeXdr = Annotated[str, Field(min_length=1, max_length=8_192,
+                                   description="a SEP-10 challenge transaction (base64 XDR) signed by the "
+                                               "account's master key")]
+
+
+class ChallengeRequest(Body):
+    """The account to prove: a farmer's payout address (any account gets a challenge)."""
+
+    account: StellarAccount
+
+
+class TokenRequest(Body):
+    """A challenge signed by a payout address; farmer_id picks one of several farmers sharing it."""
+
+    transaction: ChallengeXdr
+    farmer_id: RowId | None = None
+
+
+class PayoutAddressRequest(Body):
+    """The new payout address; transaction: a challenge for the current one, signed by it (without it,
+    allowed only when the current address never existed on chain, and delayed)."""
+
+    address: StellarAccount
+    transaction: ChallengeXdr | None = None
+
+
 @dataclass(frozen=True)
 class Schemas:
     """The request schemas of one pool (some bounds come from its settings)."""
@@ -97,6 +123,9 @@ class Schemas:
     LedgerRange: type[Query] = LedgerRange
     PlantRequest: type[Body] = PlantRequest
     WorkReport: type[Body] = WorkReport
+    ChallengeRequest: type[Body] = ChallengeRequest
+    TokenRequest: type[Body] = TokenRequest
+    PayoutAddressRequest: type[Body] = PayoutAddressRequest
 
     def all(self) -> dict[str, type[BaseModel]]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
