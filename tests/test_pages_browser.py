@@ -6,9 +6,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
+from stellar_sdk import Keypair, TransactionEnvelope
+
 from chain.kale import STROOPS_PER_KALE
 from db.models import Farmer
 from tests.fixtures.browser import text_of, wait_for
+from tests.signing import registered_farmer
 from web.accounts import create_auditor
 
 
@@ -70,10 +73,13 @@ def test_a_farmer_joins_funds_farms_changes_its_stake_and_leaves_with_a_statemen
     harness.plant(pooler)  # the next block opens, so the worked one can be harvested
     harness.pool.harvester.run_pass()
     harness.resolve_all()
+    harness.index_and_reconcile()  # what the indexer does: the chain's record, from which balances come
     wait_for(browser, lambda b: any(str(block) == row.text.split(" ")[0] and "KALE" in row.text.split(" ", 2)[2]
                                     for row in b.find_elements(By.CSS_SELECTOR, "#pails tbody tr")
                                     if row.text.count("KALE") >= 2),
              what="the harvested pail with its reward")
+    wait_for(browser, lambda b: "not read yet" not in text_of(b, "balances") and "KALE\n0.0000000" not in
+             text_of(b, "balances"), what="the wallet's balances from the chain record")
     screenshot("harvested")
     browser.set_window_size(390, 844)  # a phone
     screenshot("phone")
@@ -92,8 +98,9 @@ def test_a_farmer_joins_funds_farms_changes_its_stake_and_leaves_with_a_statemen
     harness.wait_until_block_can_open()
     harness.plant(pooler)
     _settle(harness, Farmer.get(Farmer.custodial_address == custodial).id)
-    wait_for(browser, lambda b: "Final statement" in text_of(b, "statement"), what="the final statement")
-    assert "Paid to you" in text_of(browser, "statement")
+    wait_for(browser, lambda b: "Final statement (done)" in text_of(b, "statement"), what="the final statement")
+    statement = text_of(browser, "statement")
+    assert "Paid to you" in statement and "Per pooler period" in statement and "confirmed" in statement
     screenshot("statement")
 
 
@@ -119,3 +126,51 @@ def test_a_pooler_signs_in_to_its_console_and_an_auditor_opens_a_block_page(pool
     wait_for(browser, lambda b: f"#{farmer.id}" in text_of(b, "block") and "plant" in text_of(b, "block"),
              what="the block's pails and chain transactions")
     screenshot("audit-block")
+
+
+def _signed(challenge: str, signer: Keypair, passphrase: str) -> str:
+    """The challenge as the farmer's wallet returns it: signed by `signer`."""
+    envelope = TransactionEnvelope.from_xdr(challenge, passphrase)
+    envelope.sign(signer)
+    return envelope.to_xdr()
+
+
+def test_a_farmer_with_a_lost_token_signs_in_with_its_payout_key_and_changes_its_payout_address(
+        pool_harness, browser, screenshot):
+    harness = pool_harness
+    passphrase = harness.settings.network.passphrase
+    payout = Keypair.random()
+    lost_token = registered_farmer(harness, payout.public_key)["api_token"]
+
+    browser.get(f"{harness.api_url}/signin")
+    browser.find_element(By.ID, "account").send_keys(payout.public_key, Keys.ENTER)
+    challenge = wait_for(browser, lambda b: b.find_element(By.ID, "challenge-xdr").get_attribute("value"),
+                         what="the challenge")
+    browser.find_element(By.ID, "signed-xdr").send_keys(_signed(challenge, Keypair.random(), passphrase))
+    browser.find_element(By.ID, "send-signed").click()
+    wait_for(browser, lambda b: text_of(b, "sep10-error"), what="a wrong signature refused")
+    screenshot("wrong-signature")
+
+    signed = _signed(challenge, payout, passphrase)
+    browser.find_element(By.ID, "signed-xdr").clear()
+    browser.find_element(By.ID, "signed-xdr").send_keys(signed)
+    browser.find_element(By.ID, "send-signed").click()
+    wait_for(browser, lambda b: b.find_element(By.ID, "new-token").is_displayed(), what="the new token")
+    new_token = text_of(browser, "new-token-value")
+    assert new_token.startswith("kpf_") and new_token != lost_token
+    assert harness.api("GET", "/farmers/me", token=lost_token).status_code == 401
+    assert harness.api("POST", "/auth/token", json={"transaction": signed}).status_code == 401  # no replay
+    screenshot("new-token")
+
+    browser.find_element(By.LINK_TEXT, "Go to my farm").click()
+    wait_for(browser, lambda b: "awaiting funding" in text_of(b, "status-line"), what="the dashboard")
+    new_payout = Keypair.random().public_key
+    browser.find_element(By.ID, "payout").send_keys(new_payout)
+    browser.find_element(By.ID, "payout-challenge-get").click()
+    challenge = wait_for(browser, lambda b: b.find_element(By.ID, "payout-challenge").get_attribute("value"),
+                         what="the payout account's challenge")
+    browser.find_element(By.ID, "payout-xdr").send_keys(_signed(challenge, payout, passphrase))
+    browser.find_element(By.CSS_SELECTOR, "#payout-form button[type=submit]").click()
+    wait_for(browser, lambda b: new_payout in text_of(b, "status-line"), what="the new payout address")
+    assert "Payout address changed" in text_of(browser, "payout-msg")
+    screenshot("payout-changed")

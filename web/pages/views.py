@@ -128,12 +128,12 @@ def qr(address: str) -> Response:
                     headers={"Cache-Control": "public, max-age=86400"})
 
 
-@blueprint.route(f"{SESSION_API}/<path:rest>", methods=["GET", "POST", "PATCH"])
+@blueprint.route(f"{SESSION_API}/<path:rest>", methods=["GET", "POST", "PATCH", "DELETE"])
 def session_api(rest: str) -> Response:
     """The JSON API as the signed-in browser: the session's token goes in; state changes need the CSRF token."""
     if request.method != "GET" and not csrf_ok():
         return _refuse_csrf()
-    body = request.get_json(silent=True) if request.method != "GET" else None
+    body = request.get_json(silent=True) if request.method in ("POST", "PATCH") else None
     response = relay(call_api(request.method, f"/{rest}", session_token(), body,
                                 request.query_string.decode("latin-1")))
     response.headers["Cache-Control"] = "no-store"

@@ -22,7 +22,7 @@ const kp = (() => {
       if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
       else node.setAttribute(name, value === true ? "" : value);
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child === null || child === undefined) continue;
       node.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
@@ -31,7 +31,7 @@ const kp = (() => {
 
   function show(container, ...nodes) {
     const target = typeof container === "string" ? document.getElementById(container) : container;
-    target.replaceChildren(...nodes.flat().filter((node) => node !== null && node !== undefined));
+    target.replaceChildren(...nodes.flat(Infinity).filter((node) => node !== null && node !== undefined));
     return target;
   }
 
@@ -39,9 +39,9 @@ const kp = (() => {
   async function api(method, path, payload, { session = true } = {}) {
     const url = (session ? body.dataset.api : "/api/v1") + path;
     const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (method !== "GET") {
+    if (method !== "GET") options.headers["X-CSRF-Token"] = csrf;
+    if (method === "POST" || method === "PATCH") {
       options.headers["Content-Type"] = "application/json";
-      options.headers["X-CSRF-Token"] = csrf;
       options.body = JSON.stringify(payload || {});
     }
     const response = await fetch(url, options);
@@ -142,9 +142,25 @@ const kp = (() => {
       points.length ? svg : el("p", { class: "empty" }, "No rewards yet."));
   }
 
-  function when(iso) {
-    return iso ? new Date(iso).toLocaleString() : "—";
+  /** A time from the API: RFC 3339 text or unix seconds. */
+  function when(time) {
+    if (time === null || time === undefined) return "—";
+    return new Date(typeof time === "number" ? time * 1000 : time).toLocaleString();
   }
 
-  return { amount, el, show, api, post, errorText, poll, tx, percent, table, figures, barChart, when };
+  const wallet = window.freighterApi || null;
+
+  /** A SEP-10 challenge for `account`: {transaction, network_passphrase, expires_at}, or an error answer. */
+  function challenge(account) {
+    return api("POST", "/auth/challenge", { account }, { session: false });
+  }
+
+  /** Have a Freighter-style wallet sign `xdr`; returns the signed XDR. */
+  async function walletSign(xdr, passphrase, account) {
+    const signed = await wallet.signTransaction(xdr, { networkPassphrase: passphrase, address: account });
+    return typeof signed === "string" ? signed : signed.signedTxXdr;
+  }
+
+  return { amount, el, show, api, post, errorText, poll, tx, percent, table, figures, barChart, when, wallet,
+    challenge, walletSign };
 })();

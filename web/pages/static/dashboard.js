@@ -3,24 +3,30 @@
 (() => {
   const { el, show, api, amount, tx, percent, table, errorText } = kp;
   const kale = (stroops) => `${amount(stroops)} KALE`;
+  const $ = (id) => document.getElementById(id);
   let poolerNames = {};
   let filled = false;
+  let payoutChallenge = null;
 
   function statusLine(me) {
     const pooler = poolerNames[me.pooler_id] || `#${me.pooler_id}`;
     return [el("strong", {}, me.status.replace("_", " ")), ` · pooler ${pooler} · stake ${percent(me.stake_bps)}`,
       ` · harvest every ${me.harvest_interval_blocks} block(s)`, el("br"), "Custodial wallet ",
       el("code", { class: "address" }, me.custodial_address), el("br"), "Payout address ",
-      el("code", { class: "address" }, me.payout_address)];
+      el("code", { class: "address" }, me.payout_address),
+      me.plant_problem ? [el("br"), el("span", { class: "error" }, `Not planted: ${me.plant_problem}`)] : null];
   }
 
   function balances(me) {
     const b = me.balances || {};
+    const known = (value, unit) => (value === null || value === undefined ? "not known yet"
+      : `${amount(value)} ${unit}`);
     return kp.figures([
-      ["KALE", b.kale === null || b.kale === undefined ? "not known yet" : kale(b.kale)],
-      "xlm" in b ? ["XLM", b.xlm === null ? "not known yet" : `${amount(b.xlm)} XLM`] : null,
+      ["KALE", known(b.kale, "KALE")],
+      "xlm" in b ? ["XLM", known(b.xlm, "XLM")] : null,
       "staked" in b ? ["Staked in open pails", kale(b.staked)] : null,
-      "as_of_ledger" in b ? ["As of ledger", String(b.as_of_ledger)] : null,
+      "as_of_ledger" in b ? ["As of ledger", b.as_of_ledger === null ? "the chain record is not read yet"
+        : String(b.as_of_ledger)] : null,
     ]);
   }
 
@@ -88,11 +94,18 @@
       ["Rewards earned", kale(found.rewards_earned)], ["Pooler's share", kale(found.pooler_share)],
       ["Compensation owed to you", kale(found.compensation_owed)], ["Wallet balance", kale(found.wallet_balance)],
       ["Paid to the pooler", kale(found.pooler_amount)], ["Paid to you", kale(found.farmer_amount)],
-    ])), el("h4", {}, "Payouts"), table([
+    ])), found.periods ? [el("h4", {}, "Per pooler period"), table([
+      ["Pooler", (p) => p.pooler_name || `#${p.pooler_id}`], ["Pails", (p) => String(p.pails.length)],
+      ["Rewards", (p) => kale(p.rewards)], ["Pooler's share", (p) => kale(p.share)],
+      ["Compensation", (p) => kale(p.compensation)], ["Paid to the pooler", (p) => kale(p.amount)],
+    ], found.periods)] : null, el("h4", {}, "Payouts"), table([
       ["To", (p) => p.recipient], ["Address", (p) => el("code", { class: "address" }, p.destination)],
       ["Asset", (p) => p.asset.split(":")[0]], ["Amount", (p) => amount(p.amount)], ["Status", (p) => p.status],
       ["Transaction", (p) => tx(p.tx_hash)],
-    ], found.payouts, "No payout yet.")];
+    ], found.payouts, "No payout yet."), found.attempts ? [el("h4", {}, "Transactions"), table([
+      ["Action", (a) => a.action], ["Attempt", (a) => String(a.attempt)], ["Transaction", (a) => tx(a.tx_hash)],
+      ["Ledger", (a) => String(a.ledger ?? "—")], ["Outcome", (a) => a.outcome],
+    ], found.attempts)] : null];
   }
 
   function fillSettings(me) {
@@ -100,7 +113,6 @@
     filled = true;
     document.getElementById("stake").value = (me.stake_bps / 100).toFixed(2);
     document.getElementById("interval").value = me.harvest_interval_blocks;
-    document.getElementById("payout").value = me.payout_address;
     document.getElementById("pooler").value = String(me.pooler_id);
   }
 
@@ -128,10 +140,16 @@
     const leaving = ["leaving", "departed"].includes(farmer.status);
     document.getElementById("exit-form").hidden = leaving;
     document.getElementById("settings-section").hidden = leaving;
+    $("payout-pending").hidden = !farmer.pending_payout_address;
+    if (farmer.pending_payout_address) {
+      $("pending-address").textContent = farmer.pending_payout_address;
+      $("pending-at").textContent = kp.when(farmer.payout_address_effective_at);
+    }
     if (leaving) {
       const found = await api("GET", "/farmers/me/settlement");
       show("exit-preview");
       show("statement", statement(found.ok ? found.data : null));
+      $("statement-csv").hidden = !found.ok;
     } else {
       show("exit-preview", exitPreview(farmer.exit_preview));
     }
@@ -159,14 +177,45 @@
     if (answer.ok) refresh();
   });
 
-  document.getElementById("payout-form").addEventListener("submit", async (event) => {
+  $("payout-challenge-get").addEventListener("click", async () => {
+    const me = await api("GET", "/farmers/me");
+    if (!me.ok) return;
+    const answer = await kp.challenge(me.data.payout_address);
+    if (!answer.ok) { $("payout-msg").textContent = errorText(answer); return; }
+    payoutChallenge = { ...answer.data, account: me.data.payout_address };
+    $("payout-challenge").value = answer.data.transaction;
+    $("payout-expires").textContent = kp.when(answer.data.expires_at);
+    $("payout-challenge-box").hidden = false;
+    $("payout-wallet-sign").hidden = !kp.wallet;
+  });
+
+  $("payout-wallet-sign").addEventListener("click", async () => {
+    try {
+      $("payout-xdr").value = await kp.walletSign(payoutChallenge.transaction, payoutChallenge.network_passphrase,
+        payoutChallenge.account);
+    } catch (error) {
+      $("payout-msg").textContent = `The wallet did not sign: ${error.message || error}`;
+    }
+  });
+
+  $("payout-form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const signed = document.getElementById("payout-xdr").value.trim();
+    const signed = $("payout-xdr").value.trim();
     const answer = await api("POST", "/farmers/me/payout-address", {
-      address: document.getElementById("payout").value.trim(), ...(signed ? { transaction: signed } : {}),
+      address: $("payout").value.trim(), ...(signed ? { transaction: signed } : {}),
     });
-    document.getElementById("payout-msg").textContent = answer.ok ? "Payout address change accepted."
-      : errorText(answer);
+    if (!answer.ok) { $("payout-msg").textContent = errorText(answer); return; }
+    $("payout-msg").textContent = answer.data.pending_payout_address
+      ? "The change is pending: it takes effect after the delay shown below, unless you cancel it."
+      : `Payout address changed to ${answer.data.payout_address}.`;
+    $("payout-xdr").value = "";
+    refresh();
+  });
+
+  $("pending-cancel").addEventListener("click", async () => {
+    const answer = await api("DELETE", "/farmers/me/payout-address/pending");
+    $("payout-msg").textContent = answer.ok ? "The pending change is cancelled." : errorText(answer);
+    refresh();
   });
 
   document.getElementById("exit-form").addEventListener("submit", async (event) => {
@@ -176,5 +225,6 @@
     refresh();
   });
 
+  api("GET", "/farmers/me/ledger").then((answer) => { $("ledger-csv").hidden = !answer.ok; });
   loadPoolers().then(() => kp.poll(refresh, 3000));
 })();

@@ -2,15 +2,14 @@
    and exchange it for a new token (the old one stops working). */
 "use strict";
 (() => {
-  const { api, post, errorText } = kp;
+  const { post, errorText, wallet } = kp;
   const $ = (id) => document.getElementById(id);
-  const wallet = window.freighterApi;
   let passphrase = null;
 
   $("sep10-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     $("sep10-error").textContent = "";
-    const answer = await api("POST", "/auth/challenge", { account: $("account").value.trim() }, { session: false });
+    const answer = await kp.challenge($("account").value.trim());
     if (!answer.ok) { $("sep10-error").textContent = errorText(answer); return; }
     passphrase = answer.data.network_passphrase;
     $("challenge-xdr").value = answer.data.transaction;
@@ -23,9 +22,7 @@
 
   $("wallet-sign").addEventListener("click", async () => {
     try {
-      const signed = await wallet.signTransaction($("challenge-xdr").value,
-        { networkPassphrase: passphrase, address: $("account").value.trim() });
-      $("signed-xdr").value = typeof signed === "string" ? signed : signed.signedTxXdr;
+      $("signed-xdr").value = await kp.walletSign($("challenge-xdr").value, passphrase, $("account").value.trim());
     } catch (error) {
       $("sep10-error").textContent = `The wallet did not sign: ${error.message || error}`;
     }
