@@ -21,19 +21,6 @@ def _sign_in(browser, harness, token: str) -> None:
     browser.find_element(By.CSS_SELECTOR, "form[action='/signin'] button").click()
 
 
-def _settle(harness, farmer_id: int, rounds: int = 20) -> None:
-    """What the scheduler and the indexer do until the farmer has departed."""
-    for _ in range(rounds):
-        harness.pool.harvester.run_pass()
-        harness.resolve_all()
-        harness.index_and_reconcile()
-        harness.pool.settler.run_pass()
-        harness.resolve_all()
-        if Farmer.get_by_id(farmer_id).status == "departed":
-            return
-    raise AssertionError(f"farmer {farmer_id} did not depart")
-
-
 def test_a_farmer_joins_funds_farms_changes_its_stake_and_leaves_with_a_statement(pool_harness, browser,
                                                                                   screenshot):
     harness = pool_harness
@@ -69,8 +56,7 @@ def test_a_farmer_joins_funds_farms_changes_its_stake_and_leaves_with_a_statemen
     block = harness.plant_and_work(pooler)["plant"]["block"]["index"]
     wait_for(browser, lambda b: "No pails yet" not in text_of(b, "pails") and text_of(b, "pails"),
              what="the planted and worked pail")
-    harness.wait_until_block_can_open()
-    harness.plant(pooler)  # the next block opens, so the worked one can be harvested
+    harness.close_block(pooler)  # the next block opens, so the worked one can be harvested
     harness.pool.harvester.run_pass()
     harness.resolve_all()
     harness.index_and_reconcile()  # what the indexer does: the chain's record, from which balances come
@@ -95,9 +81,8 @@ def test_a_farmer_joins_funds_farms_changes_its_stake_and_leaves_with_a_statemen
     browser.find_element(By.ID, "exit-confirm").click()
     browser.find_element(By.CSS_SELECTOR, "#exit-form button[type=submit]").click()
     wait_for(browser, lambda b: "Leaving" in text_of(b, "statement"), what="leaving shown")
-    harness.wait_until_block_can_open()
-    harness.plant(pooler)
-    _settle(harness, Farmer.get(Farmer.custodial_address == custodial).id)
+    harness.close_block(pooler)
+    harness.settle(Farmer.get(Farmer.custodial_address == custodial).id)
     wait_for(browser, lambda b: "Final statement (done)" in text_of(b, "statement"), what="the final statement")
     statement = text_of(browser, "statement")
     assert "Paid to you" in statement and "Per pooler period" in statement and "confirmed" in statement

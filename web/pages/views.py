@@ -45,7 +45,8 @@ def _for(role: str, template: str) -> Callable[..., Response]:
 
 
 def _refuse_csrf() -> Response:
-    return jsonify({"error": {"code": "csrf", "message": "the form is stale or from another site; reload the page"}}), 403
+    message = "the form is stale or from another site; reload the page"
+    return jsonify({"error": {"code": "csrf", "message": message}}), 403
 
 
 def _signed_in_by(answer: Response, success: int) -> Response:
