@@ -12,13 +12,10 @@
         ["Pooler's share", percent(pooler.share_bps)],
         ["Capacity left", `${pooler.open_slots} of ${pooler.capacity}`],
         ["Work rate", percent(figures.work_rate_bps)],
-        ["Pails planted / worked", `${figures.plantings ?? 0} / ${figures.works ?? 0}`],
+        ["Pails planted / worked / missed", `${figures.plantings ?? 0} / ${figures.works ?? 0} / ${figures.missed ?? 0}`],
         ["Farmers", String(figures.farmers ?? 0)],
-        figures.hash_rate !== undefined ? ["Hash rate", `${figures.hash_rate} H/s`] : null,
         ["Rewards harvested", `${amount(figures.rewards_harvested ?? 0)} KALE`],
         ["Compensation owed", `${amount(figures.compensation_owed ?? 0)} KALE`],
-        figures.compensation_paid !== undefined ? ["Compensation paid", `${amount(figures.compensation_paid)} KALE`]
-          : null,
       ])),
       full ? el("p", { class: "muted" }, "Full")
         : el("a", { class: "button", href: `/join?pooler=${pooler.pooler_id}` }, `Join ${pooler.name}`));

@@ -1,4 +1,4 @@
-/* Pooler console: its farmers, blocks worked and missed, hash rate, compensation owed, share. */
+/* Pooler console: its farmers, blocks worked and missed, rewards of its pails, compensation owed. */
 "use strict";
 (() => {
   const { el, show, api, amount, percent, table } = kp;
@@ -15,10 +15,7 @@
       ["Share of rewards", percent(pooler.share_bps)], ["Capacity", `${f.farmers ?? 0} of ${pooler.capacity}`],
       ["Active farmers", String(f.active_farmers ?? 0)], ["Blocks planted", String(f.plantings ?? 0)],
       ["Worked", String(f.works ?? 0)], ["Missed", String(f.missed ?? 0)], ["Work rate", percent(f.work_rate_bps)],
-      ["Hash rate reported", f.hash_rate !== undefined ? `${f.hash_rate} H/s` : "not reported"],
       ["Rewards of its pails", kale(f.rewards_harvested ?? 0)],
-      f.share_accrued !== undefined ? ["Share accrued", kale(f.share_accrued)] : null,
-      f.share_paid !== undefined ? ["Share paid", kale(f.share_paid)] : null,
       ["Compensation owed", kale(f.compensation_owed ?? 0)],
     ]));
     if (farmers.ok) {
