@@ -131,7 +131,7 @@ const kp = (() => {
     if (points.length) {
       for (const [i, anchor] of [[0, "start"], [points.length - 1, "end"]]) {
         const text = document.createElementNS(svg.namespaceURI, "text");
-        text.setAttribute("x", anchor === "start" ? pad : width);
+        text.setAttribute("x", anchor === "start" ? pad : pad + points.length * step);
         text.setAttribute("y", height + pad - 6);
         text.setAttribute("text-anchor", anchor);
         text.textContent = points[i][0];
