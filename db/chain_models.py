@@ -91,10 +91,12 @@ class ChainKaleMovement(BaseModel):
 
 
 class Discrepancy(BaseModel):
-    """A pool record and the chain disagree; open until someone resolves it."""
+    """A pool record and the chain disagree; open until someone resolves it. The fingerprint
+    is unique among open discrepancies (migration 0005): a resolved fault that went away
+    (`cleared_at`: a check no longer found it) and comes back is raised again."""
 
     id = BigAutoField()
-    fingerprint = TextField(unique=True)
+    fingerprint = TextField()
     kind = TextField()
     farmer = ForeignKeyField(Farmer, column_name="farmer_id", null=True)
     block_index = BigIntegerField(null=True)
@@ -103,6 +105,7 @@ class Discrepancy(BaseModel):
     detected_at = DateTimeTZField(default=fn.now)
     resolved_at = DateTimeTZField(null=True)
     resolution = TextField(null=True)
+    cleared_at = DateTimeTZField(null=True)
 
     class Meta:
         table_name = "discrepancies"
@@ -113,11 +116,20 @@ def open_discrepancies() -> int:
     return Discrepancy.select().where(Discrepancy.resolved_at.is_null()).count()
 
 
+# Discrepancy kinds whose figures are a farmer's money: an open one holds its settlement.
+# Others (work_*, tx_failed, planting or harvest records, expired pails...) are alarms that
+# settlement does not depend on: it pays from the custody ledger, which the chain decides.
+SETTLEMENT_BLOCKING_KINDS = ("balance_mismatch", "unexplained_movement", "settlement_mismatch", "payout_mismatch",
+                             "payout_not_on_chain", "sent_twice", "compensation_mismatch")
+
+
 def settlement_blocker(farmer_id: int, scope: str = "pool") -> str | None:
-    """Why the chain record says a farmer must not be settled yet: a discrepancy concerns it,
-    or reconciliation has not yet covered its last transaction. None when nothing does."""
+    """Why the chain record says a farmer must not be settled yet: an open discrepancy touches
+    its money (SETTLEMENT_BLOCKING_KINDS), or reconciliation has not yet covered its last
+    transaction. None when nothing does."""
     kinds = sorted({row.kind for row in Discrepancy.select(Discrepancy.kind).where(
-        Discrepancy.farmer_id == farmer_id, Discrepancy.resolved_at.is_null())})
+        Discrepancy.farmer_id == farmer_id, Discrepancy.resolved_at.is_null(),
+        Discrepancy.kind.in_(SETTLEMENT_BLOCKING_KINDS))})
     if kinds:
         return f"unresolved discrepancies concern this farmer: {', '.join(kinds)}"
     last = TxIntent.select(fn.MAX(TxIntent.ledger)).where(TxIntent.farmer == farmer_id).scalar()

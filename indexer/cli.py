@@ -16,14 +16,17 @@ from config import Network, load_settings
 from db.chain_models import SCOPES, Discrepancy, IndexerCursor
 from db.cli import open_database
 from db.models import Farmer
+from indexer.custody_ledger import post_all, post_if_empty
 from indexer.ingest import Batch, Indexer, IndexerError, open_cursor
 from indexer.reconcile import check_balances, check_ledgers, open_block, reconcile
 from indexer.source import RetentionExceeded, RpcError, RpcSource
 from db.chain_statement import statement
+from db.custody_ledger import summary as custody_summary
 
 log = logging.getLogger(__name__)
 
 EXIT_RETENTION = 3
+EXIT_PARTIAL = 3  # audit: a check could not run
 BALANCE_CHECK_SECONDS = 24 * 3600
 RECONCILE_SECONDS = 30.0
 
@@ -33,9 +36,9 @@ def _logging(level: str) -> None:
 
 
 class Watch:
-    """What the indexer checks as the chain record grows: reconciliation when a block closes
-    (and at least every `reconcile_every` seconds), the ledger markers and wallet balances
-    once a day (and at start)."""
+    """What the indexer checks as the chain record grows: reconciliation and every wallet's
+    custody ledger against its balances when a block closes (and at least every
+    `reconcile_every` seconds), the ledger markers once a day (and at start)."""
 
     def __init__(self, network: Network, scope: str, reconcile_every: float = RECONCILE_SECONDS,
                  checks_every: float = BALANCE_CHECK_SECONDS):
@@ -55,10 +58,10 @@ class Watch:
                 self.block = block
                 self.next_reconcile = time.monotonic() + self.reconcile_every
                 reconcile(self.network, client=self.client, scope=self.scope)
+                check_balances(self.client, self.scope)
             if time.monotonic() >= self.next_checks:
                 self.next_checks = time.monotonic() + self.checks_every
                 check_ledgers(self.scope)
-                check_balances(self.client, self.scope)
         except Exception:  # a check that cannot run now runs later; ingestion goes on
             log.exception("reconciliation checks failed; retrying at the next batch")
             self.block, self.next_checks = None, 0.0
@@ -100,6 +103,7 @@ def indexer(scope: str, start_ledger: int | None, until_ledger: int | None, once
             click.echo(f"indexer: backfilling {scope} from ledger {start_ledger} to {cursor.start_ledger - 1}",
                        err=True)
             runner.backfill(start_ledger)
+        post_if_empty(network)  # chain rows stored before the custody ledger existed
         click.echo(f"indexer: {scope} record at ledger {IndexerCursor.get_by_id(scope).ledger}, "
                    f"RPC {network.rpc_url}", err=True)
         runner.run(until=until_ledger, catch_up_only=once)
@@ -131,6 +135,9 @@ def _print_statement(item: dict[str, Any]) -> None:
                f"in {item['blocks_planted']} blocks ({item['blocks_worked']} worked), harvested "
                f"{kale(item['harvested'])}, compensations {kale(item['compensations'])}, "
                f"KALE in {kale(item['kale_received'])} out {kale(item['kale_sent'])} net {kale(item['kale_net'])}")
+    for asset, ledger in item["custody_ledger"].items():
+        classes = ", ".join(f"{name} {kale(total)}" for name, total in ledger["classes"].items())
+        click.echo(f"  custody ledger {asset}: balance {kale(ledger['balance'])} ({classes or 'no entries'})")
     for payment in item["settlement"]:
         amount = "" if payment["amount"] is None else kale(payment["amount"]) + " "
         click.echo(f"  settlement: {payment['type']} {amount}{payment['asset']} to {payment['recipient']} "
@@ -147,8 +154,9 @@ def _print_statement(item: dict[str, Any]) -> None:
 @click.option("--note", help="How the discrepancy was resolved (with --resolve).")
 def audit(farmer_id: int | None, from_ledger: int | None, to_ledger: int | None, as_json: bool,
           resolve_id: int | None, note: str | None) -> None:
-    """Reconcile pool records with the chain record; print discrepancies and per-farmer
-    statements recomputed from chain rows alone. Exit status 1 when discrepancies are open."""
+    """Reconcile pool records and every wallet's custody ledger with the chain; print
+    discrepancies and per-farmer statements recomputed from chain rows alone. Exit status 1
+    when discrepancies are open, 3 when a check could not run (the RPC was unreachable)."""
     if from_ledger and to_ledger and from_ledger > to_ledger:
         raise click.BadParameter("must not be after --to-ledger", param_hint="--from-ledger")
     if (resolve_id is not None) != bool(note and note.strip()):
@@ -167,11 +175,20 @@ def audit(farmer_id: int | None, from_ledger: int | None, to_ledger: int | None,
     cursor = IndexerCursor.get_or_none(IndexerCursor.scope == "pool")
     if cursor is None:
         raise click.ClickException("no chain record yet: run `manage.py indexer` first")
+    missing = post_all(settings.network)
+    if missing:
+        click.echo(f"warning: the custody ledger lacked {missing} entries derived from stored chain rows; "
+                   f"posted them now", err=True)
+    client, partial = ChainClient(settings.network), []
     try:
-        reconcile(settings.network, farmer_id, client=ChainClient(settings.network))
+        reconcile(settings.network, farmer_id, client=client)
     except RpcUnavailable as exc:
-        click.echo(f"warning: expired pails not checked: {exc}", err=True)
+        partial.append(f"expired pails not checked: {exc}")
         reconcile(settings.network, farmer_id)
+    try:
+        check_balances(client)
+    except RpcUnavailable as exc:
+        partial.append(f"wallet balances not checked: {exc}")
     check_ledgers("pool")
     query = Discrepancy.select().where(Discrepancy.resolved_at.is_null()).order_by(Discrepancy.id)
     if farmer_id is not None:
@@ -180,7 +197,8 @@ def audit(farmer_id: int | None, from_ledger: int | None, to_ledger: int | None,
     farmers = Farmer.select().order_by(Farmer.id)
     if farmer_id is not None:
         farmers = farmers.where(Farmer.id == farmer_id)
-    statements = [statement(farmer, from_ledger, to_ledger) for farmer in farmers]
+    statements = [{**statement(farmer, from_ledger, to_ledger),
+                   "custody_ledger": custody_summary(farmer.custodial_address, to_ledger)} for farmer in farmers]
     if as_json:
         click.echo(json.dumps({"chain_record": {"start_ledger": cursor.start_ledger, "ledger": cursor.ledger},
                                "discrepancies": discrepancies, "statements": statements}, indent=2))
@@ -192,5 +210,9 @@ def audit(farmer_id: int | None, from_ledger: int | None, to_ledger: int | None,
                        f"pool {json.dumps(item['pool_side'])} | chain {json.dumps(item['chain_side'])}")
         for item in statements:
             _print_statement(item)
+    for problem in partial:
+        click.echo(f"error: partial audit: {problem}", err=True)
     if discrepancies:
         sys.exit(1)
+    if partial:
+        sys.exit(EXIT_PARTIAL)

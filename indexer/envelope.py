@@ -123,6 +123,9 @@ def _parties(source: bytes, fee_source: bytes | None, operations: list[xdr.Opera
             keys.add(_muxed_key(body.path_payment_strict_receive_op.destination))
         elif kind == _OT.PATH_PAYMENT_STRICT_SEND:
             keys.add(_muxed_key(body.path_payment_strict_send_op.destination))
+        elif kind == _OT.CREATE_CLAIMABLE_BALANCE:
+            keys.update(c.v0.destination.account_id.ed25519.uint256
+                        for c in body.create_claimable_balance_op.claimants)
     return frozenset(keys)
 
 
@@ -174,6 +177,17 @@ def _asset_name(asset: Any) -> str:
     return f"{code.rstrip(bytes(1)).decode()}:{account(issuer.account_id.ed25519.uint256)}"
 
 
+def _claimable_balance(op: xdr.CreateClaimableBalanceOp, result: xdr.OperationResult | None) -> dict[str, Any]:
+    """Asset, amount, claimants and (from the result, when it succeeded) the new balance's id
+    as hex of its ClaimableBalanceID XDR, the form Horizon shows."""
+    item: dict[str, Any] = {"asset": _asset_name(op.asset), "amount": op.amount.int64,
+                            "claimants": [account(c.v0.destination.account_id.ed25519.uint256) for c in op.claimants]}
+    created = result.tr.create_claimable_balance_result if result is not None and result.tr is not None else None
+    if created is not None and created.balance_id is not None:
+        item["balance_id"] = created.balance_id.to_xdr_bytes().hex()
+    return item
+
+
 def classic_operations(operations: list[xdr.Operation], results: list[xdr.OperationResult]) -> list[dict[str, Any]]:
     """A JSON summary of classic operations: type, source if its own, destination, asset, amount."""
     summary = []
@@ -203,5 +217,10 @@ def classic_operations(operations: list[xdr.Operation], results: list[xdr.Operat
         elif kind == _OT.CHANGE_TRUST:
             op = body.change_trust_op
             item.update(asset=_asset_name(op.line), limit=op.limit.int64)
+        elif kind == _OT.CREATE_CLAIMABLE_BALANCE:
+            item.update(_claimable_balance(body.create_claimable_balance_op,
+                                           results[index] if index < len(results) else None))
+        elif kind == _OT.CLAIM_CLAIMABLE_BALANCE:
+            item["balance_id"] = body.claim_claimable_balance_op.balance_id.to_xdr_bytes().hex()
         summary.append(item)
     return summary

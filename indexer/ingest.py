@@ -24,6 +24,7 @@ from config import Network
 from db.chain_models import ChainKaleMovement, ChainLedger, ChainTransaction, IndexerCursor
 from db.connection import database
 from db.models import Farmer, Pooler, TxIntent
+from indexer.custody_ledger import post_range
 from indexer.decode import Scope, apply_movements, decode_event, decode_transaction
 from indexer.source import Marker, RpcError, RpcSource
 
@@ -133,11 +134,13 @@ class Indexer:
         return Batch(markers[0].sequence, markers[-1].sequence, ledgers, rows, ordered, sum(counts.values()))
 
     def store(self, batch: Batch, move_cursor: bool = True) -> None:
-        """Commit the batch's rows and move the cursor from `first - 1` to `last`, together."""
+        """Commit the batch's rows, their custody ledger entries and the cursor's move from
+        `first - 1` to `last`, together."""
         with database.atomic():
             _insert(ChainLedger, batch.ledgers)
             _insert(ChainTransaction, batch.transactions)
             _insert(ChainKaleMovement, batch.movements)
+            post_range(self.network, batch.first, batch.last)
             moved = (IndexerCursor.update(ledger=batch.last)
                      .where(IndexerCursor.scope == self.scope, IndexerCursor.ledger == batch.first - 1)
                      .execute()) if move_cursor else 1

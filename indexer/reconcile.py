@@ -1,24 +1,31 @@
 """Reconciliation: every pool record (planting, work, harvest, compensation, payout, intent,
-settlement) matched with the chain's own record, and every mismatch stored as a discrepancy.
+settlement) matched with the chain's own record, every custodial wallet's custody ledger with
+its balances on chain, and every mismatch stored as a discrepancy.
 
 The chain is the truth; a mismatch is an alarm (an ERROR log line, the open-discrepancy
 count, the audit API), never silently fixed. A record is checked only once the chain
 record covers it: pool records that name a ledger, once the cursor has passed it; chain
 rows the pool should have recorded, unless they belong to an intent the outbox is still
 resolving (it records the result in the transaction that resolves it); works, once their
-block has closed. Discrepancies are keyed by a fingerprint, so finding one again adds nothing.
+block has closed. Discrepancies are keyed by a fingerprint: finding an open one again adds
+nothing, nor does finding a resolved one whose fault never went away (a movement nobody
+explained stays on chain); a fault that went away after it was resolved (a check covering it
+no longer found it: `cleared_at`) and comes back is raised again.
 """
 from __future__ import annotations
 
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
-from stellar_sdk import xdr
+import requests
+from peewee import fn
+from stellar_sdk import Keypair, xdr
+from stellar_sdk.exceptions import ConnectionError as SdkConnectionError
 
 from chain import storage
-from chain.rpc import ChainClient
+from chain.rpc import ChainClient, RpcUnavailable
 from config import Network
 from db.chain_models import ChainLedger, Discrepancy, IndexerCursor, newest_planted_block
 from db.connection import database
@@ -98,7 +105,7 @@ CHECKS: dict[str, str] = {
                SELECT 1 FROM jsonb_array_elements(c.operations) op
                WHERE op->>'destination' = py.destination AND (op->>'amount')::numeric = py.amount
                  AND op->>'asset' = CASE py.asset WHEN 'KALE' THEN %(kale)s ELSE 'native' END))""",
-    "intent": f"""
+    "intent": """
         WITH hashes AS (SELECT id AS intent_id, tx_hash FROM tx_intents WHERE tx_hash IS NOT NULL
                         UNION SELECT intent_id, tx_hash FROM tx_attempts),
              landed AS (SELECT h.intent_id, array_agg(c.hash ORDER BY c.ledger) AS hashes
@@ -116,6 +123,22 @@ CHECKS: dict[str, str] = {
           AND (coalesce(array_length(l.hashes, 1), 0) > 1
                OR (i.status = 'success' AND i.ledger <= %(indexed)s AND l.hashes IS NULL)
                OR (i.status IN ('failed', 'dead') AND l.hashes IS NOT NULL))""",
+    "unexplained": f"""
+        SELECT 'unexplained_movement', f.id, e.block_index, e.entry_key, NULL::json,
+               json_build_object('tx_hash', e.tx_hash, 'ledger', e.ledger, 'wallet', e.account, 'asset', e.asset,
+                                 'amount', e.amount, 'counterparty', e.counterparty)
+        FROM custody_entries e JOIN farmers f ON f.id = e.farmer_id AND f.custodial_address = e.account
+        WHERE e.class = 'unexplained' AND {_FARMER}""",
+    "tx_failed": """
+        WITH hashes AS (SELECT id AS intent_id, tx_hash FROM tx_intents WHERE tx_hash IS NOT NULL
+                        UNION SELECT intent_id, tx_hash FROM tx_attempts)
+        SELECT 'tx_failed', i.farmer_id, i.block_index, c.hash,
+               json_build_object('intent_id', i.id, 'key', i.idempotency_key, 'action', i.action,
+                                 'status', i.status),
+               json_build_object('tx_hash', c.hash, 'ledger', c.ledger, 'result_code', c.result_code,
+                                 'contract_error', c.contract_error)
+        FROM hashes h JOIN tx_intents i ON i.id = h.intent_id JOIN chain_transactions c ON c.hash = h.tx_hash
+        WHERE NOT c.successful AND (%(farmer)s::bigint IS NULL OR i.farmer_id = %(farmer)s::bigint)""",
     "settlement": f"""
         WITH chain AS (
             SELECT sp.id AS period_id,
@@ -156,6 +179,10 @@ _UNSETTLED_PAILS = f"""
       AND NOT EXISTS (SELECT 1 FROM compensations cp WHERE cp.farmer_id = f.id AND cp.block_index = c.block_index)"""
 
 
+# Kinds found by checks of their own (check_balances, check_ledgers, expired_pails), not by CHECKS.
+BALANCE_KINDS, LEDGER_KINDS, PAIL_KINDS = ("balance_mismatch",), ("ledger_gap",), ("pail_expired",)
+
+
 @dataclass(frozen=True)
 class Found:
     """One mismatch, before it is stored."""
@@ -172,10 +199,34 @@ class Found:
         return f"{self.kind}:{self.farmer_id}:{self.block_index}:{self.detail}"
 
 
+def _standing(fingerprints: list[str]) -> set[str]:
+    """Those fingerprints with a discrepancy open, or resolved while its fault has not gone away."""
+    if not fingerprints:
+        return set()
+    return {row[0] for row in Discrepancy.select(Discrepancy.fingerprint).where(
+        Discrepancy.fingerprint.in_(fingerprints), Discrepancy.cleared_at.is_null()).tuples()}
+
+
+def clear(found: list[Found], kinds: Iterable[str] | None = None, other_than: Iterable[str] = ()) -> int:
+    """Mark resolved discrepancies of the checked kinds (`kinds`, or every kind but `other_than`)
+    that the check no longer finds as cleared: if their fault comes back, it is raised again."""
+    query = Discrepancy.update(cleared_at=fn.now()).where(
+        Discrepancy.resolved_at.is_null(False), Discrepancy.cleared_at.is_null(),
+        Discrepancy.fingerprint.not_in([item.fingerprint for item in found] or [""]))
+    if kinds is not None:
+        query = query.where(Discrepancy.kind.in_(list(kinds)))
+    if other_than:
+        query = query.where(Discrepancy.kind.not_in(list(other_than)))
+    return query.execute()
+
+
 def record(found: list[Found]) -> list[Discrepancy]:
-    """Store mismatches not stored before; log each new one as an ERROR (the alarm)."""
-    new = []
+    """Store mismatches that are neither open nor resolved-and-still-there; log each new one as
+    an ERROR (the alarm)."""
+    new, standing = [], _standing([item.fingerprint for item in found])
     for item in found:
+        if item.fingerprint in standing:
+            continue
         inserted = (Discrepancy.insert(fingerprint=item.fingerprint, kind=item.kind, farmer=item.farmer_id,
                                        block_index=item.block_index, pool_side=item.pool_side,
                                        chain_side=item.chain_side)
@@ -232,7 +283,10 @@ def _entries(client: ChainClient, keys: list[xdr.LedgerKey]) -> tuple[dict[str, 
     the RPC answered at (the state they show)."""
     found, answered_at = {}, 0
     for offset in range(0, len(keys), MAX_LEDGER_KEYS):
-        response = client.server.get_ledger_entries(keys[offset:offset + MAX_LEDGER_KEYS])
+        try:
+            response = client.server.get_ledger_entries(keys[offset:offset + MAX_LEDGER_KEYS])
+        except (SdkConnectionError, requests.RequestException) as exc:
+            raise RpcUnavailable(f"RPC {client.network.rpc_url} unreachable: {exc}") from None
         found.update((entry.key, entry) for entry in response.entries or [])
         answered_at = max(answered_at, response.latest_ledger)
     return found, answered_at
@@ -269,6 +323,7 @@ def reconcile(network: Network, farmer_id: int | None = None, client: ChainClien
         found += expired_pails(client, indexed, closed, farmer_id)
     new = record(found)
     if farmer_id is None:
+        clear(found, other_than=BALANCE_KINDS + LEDGER_KINDS + (() if client is not None else PAIL_KINDS))
         IndexerCursor.update(reconciled_ledger=indexed).where(IndexerCursor.scope == scope).execute()
     return new
 
@@ -276,42 +331,54 @@ def reconcile(network: Network, farmer_id: int | None = None, client: ChainClien
 def check_ledgers(scope: str = "pool") -> list[Discrepancy]:
     """Store each missing ledger marker or broken hash link of the record as a discrepancy
     (they cannot happen by construction; this checks anyway)."""
-    return record([Found("ledger_gap", None, None, problem, None, {"problem": problem})
-                   for problem in ledger_problems(scope)])
+    found = [Found("ledger_gap", None, None, problem, None, {"problem": problem}) for problem in ledger_problems(scope)]
+    new = record(found)
+    clear(found, kinds=LEDGER_KINDS)
+    return new
 
 
 def check_balances(client: ChainClient, scope: str = "pool") -> list[Discrepancy]:
-    """Compare each custodial wallet's KALE balance on chain with the sum of its indexed
-    movements; store and return new mismatches. A wallet changed after the cursor is left for
-    the next run (its balance is not yet comparable)."""
+    """Compare each custodial wallet's KALE trustline and XLM account balance on chain with its
+    custody ledger; store and return new mismatches. An entry changed after the cursor is left
+    for the next run (its balance is not yet comparable)."""
     indexed = indexed_ledger(scope)
     if indexed is None:
         return []
-    farmers = list(Farmer.select())
-    keys = [client.kale_trustline_key(f.custodial_address) for f in farmers]
-    entries, answered_at = _entries(client, keys)
-    addresses = [f.custodial_address for f in farmers]
-    sums = dict(database.execute_sql(_MOVEMENT_SUMS, {"addresses": addresses, "indexed": indexed}).fetchall())
+    farmers = list(Farmer.select().order_by(Farmer.id))
+    keys = {("KALE", f.id): client.kale_trustline_key(f.custodial_address) for f in farmers}
+    keys.update({("XLM", f.id): account_key(f.custodial_address) for f in farmers})
+    entries, answered_at = _entries(client, list(keys.values()))
+    sums = {(account, asset): int(total) for account, asset, total in database.execute_sql(
+        _LEDGER_SUMS, {"addresses": [f.custodial_address for f in farmers], "indexed": indexed})}
     found = []
-    for key, farmer in zip(keys, farmers):
-        entry = entries.get(key.to_xdr())
-        balance = None if entry is None else xdr.LedgerEntryData.from_xdr(entry.xdr).trust_line.balance.int64
-        modified = answered_at if entry is None else entry.last_modified_ledger
-        if modified > indexed:
-            continue
-        indexed_sum = int(sums.get(farmer.custodial_address, 0))
-        if (balance or 0) != indexed_sum:
-            found.append(Found("balance_mismatch", farmer.id, None, f"ledger {modified}",
-                               {"indexed_sum": indexed_sum, "through_ledger": indexed},
-                               {"balance": balance, "last_modified_ledger": modified}))
-    return record(found)
+    for farmer in farmers:
+        for asset in ("KALE", "XLM"):
+            entry = entries.get(keys[asset, farmer.id].to_xdr())
+            modified = answered_at if entry is None else entry.last_modified_ledger
+            if modified > indexed:
+                continue
+            balance = None if entry is None else _balance(asset, xdr.LedgerEntryData.from_xdr(entry.xdr))
+            ledger_sum = sums.get((farmer.custodial_address, asset), 0)
+            if (balance or 0) != ledger_sum:
+                found.append(Found("balance_mismatch", farmer.id, None, f"{asset} ledger {modified}",
+                                   {"asset": asset, "custody_ledger": ledger_sum, "through_ledger": indexed},
+                                   {"asset": asset, "balance": balance, "last_modified_ledger": modified}))
+    new = record(found)
+    clear(found, kinds=BALANCE_KINDS)
+    return new
 
 
-_MOVEMENT_SUMS = """
-    SELECT address, sum(delta) FROM (
-        SELECT to_address AS address, amount AS delta FROM chain_kale_movements
-        WHERE to_address = ANY(%(addresses)s) AND ledger <= %(indexed)s
-        UNION ALL
-        SELECT from_address, -amount FROM chain_kale_movements
-        WHERE from_address = ANY(%(addresses)s) AND ledger <= %(indexed)s) AS moves
-    GROUP BY address"""
+def account_key(address: str) -> xdr.LedgerKey:
+    """The LedgerKey of an account."""
+    return xdr.LedgerKey(type=xdr.LedgerEntryType.ACCOUNT, account=xdr.LedgerKeyAccount(
+        account_id=Keypair.from_public_key(address).xdr_account_id()))
+
+
+def _balance(asset: str, data: xdr.LedgerEntryData) -> int:
+    return data.trust_line.balance.int64 if asset == "KALE" else data.account.balance.int64
+
+
+_LEDGER_SUMS = """
+    SELECT account, asset, sum(amount) FROM custody_entries
+    WHERE account = ANY(%(addresses)s) AND ledger <= %(indexed)s
+    GROUP BY account, asset"""

@@ -20,6 +20,7 @@ def test_an_honest_pool_audits_clean_with_each_farmers_chain_statement(pool, his
     assert (f"farmer {pool['a'].id} ({history.address('a')}): planted 5.0000000 KALE in 2 blocks (1 worked)"
             in result.stdout)
     assert f"settlement: payment 3.0000000 KALE:{history.network.kale_asset_issuer} to farmer" in result.stdout
+    assert "custody ledger KALE: balance" in result.stdout
 
 
 def test_a_corrupted_record_makes_the_audit_fail_and_show_both_sides(pool, history, postgres):

@@ -1,20 +1,22 @@
-"""With the indexer following the devnet (reconciling each closed block), a pool record
-corrupted after the fact (a harvest reward one stroop off) is reported as a discrepancy with
-both sides, and the farmer's exit is not paid."""
+"""With the indexer following the devnet (reconciling each closed block), KALE leaving a
+leaving farmer's wallet in a transaction the pool did not send (a leaked custodial key) is
+reported as an unexplained movement, and the farmer's exit is not paid."""
 from __future__ import annotations
 
 import threading
 import time
 
+from stellar_sdk import Asset, Payment
+
+from chain.transactions import build_classic, valid_until
 from db.chain_models import Discrepancy
 from db.models import Farmer, Harvest, Payout, Settlement
 from indexer.cli import Watch
 from indexer.ingest import Indexer, open_cursor
 from indexer.source import RpcSource
-from tests.indexer_history import corrupt
 
 
-def test_a_corrupted_harvest_record_holds_back_that_farmers_exit_payout(pool_harness):
+def test_kale_leaving_a_leaving_farmers_wallet_unexplained_holds_back_its_exit_payout(pool_harness):
     network = pool_harness.settings.network
     open_cursor("pool", pool_harness.devnet.latest_ledger())
     indexer = Indexer(RpcSource(network.rpc_url), network, "pool", poll_interval=0.05,
@@ -33,7 +35,13 @@ def test_a_corrupted_harvest_record_holds_back_that_farmers_exit_payout(pool_har
         pool_harness.pool.harvester.run_pass()
         pool_harness.resolve_all()
         assert Harvest.select().where(Harvest.farmer == farmer.id).count() == 1
-        corrupt("UPDATE harvests SET reward = reward + 1 WHERE farmer_id = %s", farmer.id)
+        client, network = pool_harness.client, pool_harness.settings.network
+        thief = pool_harness.account_with_trustline()
+        envelope = build_classic(client, farmer.address, client.account(farmer.address).sequence,
+                                 [Payment(thief.public_key, Asset(network.kale_asset_code, network.kale_asset_issuer),
+                                          "1")], 100, valid_until(client, 60))
+        pool_harness.pool.custody.sign_transaction(Farmer.get_by_id(farmer.id), envelope)  # a leaked key
+        assert client.wait_for(client.send(envelope.to_xdr()).hash).status.value == "SUCCESS"
         pool_harness.wait_until_block_can_open()
         pool_harness.plant(pooler)  # a block closes: the indexer reconciles
 
@@ -42,8 +50,8 @@ def test_a_corrupted_harvest_record_holds_back_that_farmers_exit_payout(pool_har
             assert time.monotonic() < deadline, "no discrepancy reported"
             time.sleep(0.1)
         [found] = Discrepancy.select().where(Discrepancy.farmer_id == farmer.id)
-        assert found.kind == "harvest_mismatch"
-        assert found.pool_side["reward"] == found.chain_side["reward"] + 1
+        assert found.kind == "unexplained_movement"
+        assert (found.chain_side["amount"], found.chain_side["counterparty"]) == (-10_000_000, thief.public_key)
         for _ in range(3):
             pool_harness.pool.settler.run_pass()
             pool_harness.resolve_all()

@@ -28,7 +28,7 @@ def test_migrate_applies_every_migration_then_nothing(create_database):
     assert [m.version for m in migrate(url)] == [m.version for m in discover()]
     assert migrate(url) == []
     assert {"poolers", "farmers", "plantings", "works", "harvests", "tx_intents", "compensations",
-            "settlements", "payouts", "balance_ledger", "auditors"} <= _tables(url)
+            "settlements", "payouts", "settlement_periods", "pooler_debts", "auditors"} <= _tables(url)
 
 
 def test_status_lists_pending_then_applied(create_database):

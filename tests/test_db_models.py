@@ -1,8 +1,8 @@
-"""Models: exact amounts, unique action keys, append-only records, derived balances."""
+"""Models: exact amounts, unique action keys, append-only records."""
 import pytest
 from peewee import IntegrityError
 
-from db.models import BalanceEntry, Farmer, Planting, TxIntent, balance
+from db.models import Farmer, Planting, TxIntent
 
 I128_MAX = 2**127 - 1
 
@@ -34,17 +34,6 @@ def test_action_records_refuse_updates_and_deletes(rows, db):
         Planting.update(amount=0).where(Planting.id == planting.id).execute()
     with pytest.raises(Exception, match="append-only"), db.atomic():
         planting.delete_instance()
-
-
-def test_balance_is_the_sum_of_an_append_only_ledger(rows, db):
-    farmer = rows.farmer()
-    for ref_id, delta in enumerate([500, -200, 2**100]):
-        BalanceEntry.create(account_kind="farmer", account_id=farmer.id, asset="KALE", delta=delta,
-                            reason="test", ref_table="harvests", ref_id=ref_id)
-    assert balance("farmer", farmer.id) == 300 + 2**100
-    assert balance("farmer", farmer.id + 1) == 0
-    with pytest.raises(Exception, match="append-only"), db.atomic():
-        BalanceEntry.update(delta=0).execute()
 
 
 def test_one_intent_per_farmer_block_and_action(rows, db):
