@@ -79,6 +79,7 @@ def test_joining_shows_the_new_token_once_and_signs_the_browser_in(client, poole
     response = client.post("/join", headers={"X-CSRF-Token": token}, json={
         "payout_address": Keypair.random().public_key, "pooler_id": pooler.id, "stake_bps": 5000})
     assert response.status_code == 201 and response.get_json()["api_token"].startswith("kpf_")
+    assert response.headers["Cache-Control"] == "no-store"
     assert client.get("/web/api/farmers/me").status_code == 200
 
 

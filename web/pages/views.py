@@ -56,6 +56,7 @@ def _signed_in_by(answer: Response, success: int) -> Response:
     payload = answer.get_json()
     response = jsonify({**payload, "csrf_token": csrf_for(payload["api_token"])})
     response.status_code = success
+    response.headers["Cache-Control"] = "no-store"  # it carries the new token
     sign_in(response, payload["api_token"])
     return response
 
