@@ -7,6 +7,7 @@ from typing import Any, Callable
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request
 
 from web.auth import ROLE_OF_PREFIX
+from web.errors import error_response
 from web.pages.explorer import explorer_tx_url
 from web.pages.gateway import call_api, relay
 from web.pages.qr import address_svg, is_account
@@ -23,6 +24,7 @@ SESSION_API = "/web/api"
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
+    """A page's HTML with what every page needs: its CSRF token, the role signed in, the network."""
     settings = services().settings
     response = Response(render_template(
         f"pages/{template}", csrf_token=csrf_token(), role=session_role(), network=settings.network_name,
@@ -45,8 +47,8 @@ def _for(role: str, template: str) -> Callable[..., Response]:
 
 
 def _refuse_csrf() -> Response:
-    message = "the form is stale or from another site; reload the page"
-    return jsonify({"error": {"code": "csrf", "message": message}}), 403
+    """403 in the API's error shape: the request lacks its browser's CSRF token."""
+    return error_response(403, "csrf", "the form is stale or from another site; reload the page")
 
 
 def _signed_in_by(answer: Response, success: int) -> Response:
