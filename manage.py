@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
     "miner": ("gpu_miner.cli", "bench_miner", "Sustained nonce-search hash rate per device."),
     "devnet": ("devnet.bench", "bench_devnet", "Devnet transaction throughput and simulate latency."),
     "api": ("web.bench", "bench_api", "API requests/s and latency under load."),
+    "pages": ("web.pages.bench", "bench_pages", "Web app: server time of every page with 1,000 farmers."),
     "plant": ("jobs.bench", "bench_plant", "Time to plant N farmers after a plant request."),
     "indexer": ("indexer.bench", "bench_indexer", "Indexer backfill rate and steady-state lag."),
     "pooler": ("gpu_miner.agent_cli", "bench_pooler", "Pooler agent: device idle share per block."),

@@ -46,6 +46,8 @@ class Settings:
     api_max_body_bytes: int
     allow_file_keyring: bool
     log_level: str
+    cors_origins: tuple[str, ...]
+    explorer_tx_url: str | None
     payout_address_change_delay_seconds: int
     web_auth_domain: str
     fee_sponsor: bool = False
@@ -119,6 +121,27 @@ def _optional(parse: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
     return parse_optional
 
 
+def _origins(label: str, raw: Any) -> tuple[str, ...]:
+    """Comma-separated browser origins (scheme://host[:port], no path), or a list of them."""
+    items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
+    origins = []
+    for item in (str(item).strip() for item in items):
+        if not item:
+            continue
+        parsed = urlparse(item)
+        if parsed.scheme not in ("http", "https") or item != f"{parsed.scheme}://{parsed.netloc}" or not parsed.netloc:
+            raise ConfigError(f"{label}: each origin must be http(s)://host[:port] with no path, got {item!r}")
+        origins.append(item)
+    return tuple(origins)
+
+
+def _tx_url(label: str, raw: Any) -> str:
+    value = _url("http", "https")(label, raw)
+    if "{hash}" not in value:
+        raise ConfigError(f"{label}: must contain {{hash}} where the transaction hash goes, got {raw!r}")
+    return value
+
+
 def _domain(label: str, raw: Any) -> str:
     value = str(raw).strip().lower()
     if not _DOMAIN.match(value) or len(value) > 59:
@@ -180,6 +203,10 @@ FIELDS: tuple[_Field, ...] = (
            "let testnet/mainnet keep the master key in a file keyring"),
     _Field("log_level", "KALEPOOL_LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info",
            "logging level"),
+    _Field("cors_origins", "KALEPOOL_CORS_ORIGINS", _origins, (),
+           "browser origins (comma-separated) allowed to call the JSON API cross-site; none by default"),
+    _Field("explorer_tx_url", "KALEPOOL_EXPLORER_TX_URL", _optional(_tx_url), None,
+           "block explorer link for a transaction, with {hash}; unset means the network's default (none on devnet)"),
     _Field("payout_address_change_delay_seconds", "KALEPOOL_PAYOUT_ADDRESS_CHANGE_DELAY_SECONDS",
            _int_in(0, 31_536_000), 259_200,
            "wait before an unsigned payout-address change (old address never on chain) takes effect"),

@@ -82,6 +82,7 @@ def up(farmers: int, poolers: int, blocks: int | None, block_seconds: float, api
             "KALEPOOL_STATE_DIR": str(state), "KALEPOOL_JOB_INTERVAL_SECONDS": str(interval)})
         try:
             api_url = _start_pool(supervisor, devnet, ports["api_port"])
+            click.echo(f"web app: {api_url}/ (sign in with a farmer's token from {state / 'demo.json'})", err=True)
             demo = None
             if devnet is not None:
                 keystore = keystore_for(run_settings)

@@ -10,7 +10,8 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 missing=()
-for pkg in postgresql pocl-opencl-icd ocl-icd-libopencl1; do
+# chromium + chromium-driver: the web app's browser tests (headless, driven by selenium)
+for pkg in postgresql pocl-opencl-icd ocl-icd-libopencl1 chromium chromium-driver fonts-dejavu-core; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ! "$PYTHON" -c "import ensurepip, venv" 2>/dev/null; then

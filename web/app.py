@@ -13,6 +13,7 @@ from web.api import API_PREFIX
 from web.auth import hash_token
 from web.errors import ApiError, register_error_handlers
 from web.metrics import observe
+from web.pages import register_pages
 from web.ratelimit import retry_after
 from web.services import Services, services
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_error_handlers(app)
     for module in (farmers, poolers, pool_actions, audit, system, signin, payout_address):
         app.register_blueprint(module.blueprint, url_prefix=API_PREFIX)
+    register_pages(app)
     app.before_request(_start_clock)
     app.before_request(_limit_rate)
     app.after_request(_count)
