@@ -179,6 +179,7 @@ _RESULT_KINDS = {
     "txINSUFFICIENT_FEE": "fee_too_low",
     "txINSUFFICIENT_BALANCE": "out_of_xlm",
     "txTOO_LATE": "expired",
+    "txFROZEN_KEY_ACCESSED": "frozen",  # CAP-77: validators froze a key it touches; terminal
 }
 
 

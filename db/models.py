@@ -256,6 +256,21 @@ class PlantAnnouncement(BaseModel):
         primary_key = CompositeKey("farmer", "block_index")
 
 
+class PausedBlock(BaseModel):
+    """A block during which the pool saw the farm paused: nobody could work it, nobody owes for it."""
+
+    block_index = BigIntegerField(primary_key=True)
+    created_at = DateTimeTZField(default=_now)
+
+    class Meta:
+        table_name = "paused_blocks"
+
+    @staticmethod
+    def note(index: int) -> None:
+        """Record that the farm was paused during block `index` (once)."""
+        PausedBlock.insert(block_index=index).on_conflict_ignore().execute()
+
+
 class SettlementPeriod(BaseModel):
     """One pooler's part of a settlement: its pails' rewards, its share, what it owed the farmer,
     what its share paid of its older debts, and what it is paid."""
@@ -336,5 +351,5 @@ class PayoutAddressChange(BaseModel):
 
 
 ALL_MODELS = (Pooler, Farmer, Auditor, Settlement, Payout, TxIntent, Planting, Work, Harvest,
-              Compensation, PlantAnnouncement, SettlementPeriod, PoolerDebt, DebtCollection, UsedChallenge,
+              Compensation, PlantAnnouncement, PausedBlock, SettlementPeriod, PoolerDebt, DebtCollection, UsedChallenge,
               PayoutAddressChange)

@@ -87,7 +87,9 @@ CHECKS: dict[str, str] = {
         LEFT JOIN plant_announcements a ON a.farmer_id = cp.farmer_id AND a.block_index = cp.block_index
         LEFT JOIN chain_transactions c ON {_CHAIN_PLANT.format(record='cp')}
         WHERE cp.block_index < %(closed)s AND {_FARMER}
-          AND (c.hash IS NULL OR cp.amount <> CASE WHEN a.ledger IS NULL THEN 0 ELSE c.stake END OR EXISTS (
+          AND (c.hash IS NULL
+               OR cp.amount <> CASE WHEN a.ledger IS NULL OR EXISTS (SELECT 1 FROM paused_blocks pb
+                                    WHERE pb.block_index = cp.block_index) THEN 0 ELSE c.stake END OR EXISTS (
                SELECT 1 FROM chain_transactions w WHERE w.kind = 'work' AND w.successful
                  AND w.farmer = f.custodial_address AND w.block_index = cp.block_index))""",
     "payout": f"""

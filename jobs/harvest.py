@@ -29,7 +29,7 @@ from chain.rpc import ChainClient, Entry
 from chain.transactions import SimulationFailed, build_invocation, return_value
 from config import Settings
 from db.connection import database
-from db.models import Compensation, Farmer, Harvest, PlantAnnouncement, Planting, TxIntent
+from db.models import Compensation, Farmer, Harvest, PausedBlock, PlantAnnouncement, Planting, TxIntent
 from jobs.outbox import LIVE, Action, Outbox, SourceBusy
 
 log = logging.getLogger(__name__)
@@ -71,10 +71,12 @@ class Harvester:
         """Look at every open planting once and act on it."""
         report = PassReport()
         adopt_chain_harvests()
+        farm = self.client.farm_state()
+        if farm.paused:
+            PausedBlock.note(farm.index)
         plantings = self.open_plantings()
         if not plantings:
             return report
-        farm = self.client.farm_state()
         latest = self.client.latest_ledger().sequence
         pails = self.client.pails([(p.farmer.custodial_address, p.block_index) for p in plantings])
         blocks = {index: self.client.block(index) for index in {p.block_index for p in plantings}}
@@ -138,8 +140,12 @@ class Harvester:
     def _compensate(self, planting: Planting) -> None:
         announced = PlantAnnouncement.get_or_none(PlantAnnouncement.farmer == planting.farmer_id,
                                                   PlantAnnouncement.block_index == planting.block_index)
-        amount, reason = ((planting.amount, "planted pail was not worked; the stake was lost") if announced
-                          else (0, "the pooler was not told about this pail while its block was open"))
+        if PausedBlock.get_or_none(PausedBlock.block_index == planting.block_index):
+            amount, reason = 0, "the farm was paused during this block: nobody could work it"
+        elif announced:
+            amount, reason = planting.amount, "planted pail was not worked; the stake was lost"
+        else:
+            amount, reason = 0, "the pooler was not told about this pail while its block was open"
         try:
             with database.atomic():
                 Compensation.create(farmer=planting.farmer_id, pooler=planting.pooler_id,

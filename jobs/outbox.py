@@ -31,6 +31,7 @@ from chain.transactions import Failure, classify_failed, classify_send, envelope
 from config import Settings
 from db.attempts import TxAttempt
 from db.connection import database
+from db.chain_models import Discrepancy
 from db.models import TxIntent
 from jobs import faults
 from jobs.fee_sponsor import fee_sponsor_for
@@ -91,7 +92,7 @@ class Outbox:
         intent = TxIntent.get_or_none(TxIntent.idempotency_key == action.key)
         if intent is None:
             intent = self._create(action, build, sign)
-        elif intent.status in REPLANNABLE and rebuild:
+        elif intent.status in REPLANNABLE and rebuild and intent.error_code != "frozen":
             intent = self._rebuild(intent, build, sign)
         return self.step(intent)
 
@@ -158,6 +159,8 @@ class Outbox:
             response = self.client.send(intent.envelope_xdr)
         faults.crash_point("after_submit")
         failure = classify_send(response)
+        if failure is not None and failure.kind == "frozen":
+            return self._freeze(intent, failure)
         if failure is None:
             (TxIntent.update(status="submitted", submitted_at=fn.now(), error_code=None, error_detail=None)
              .where(TxIntent.id == intent.id, TxIntent.status.in_(LIVE)).execute())
@@ -188,6 +191,20 @@ class Outbox:
             log.warning("intent %s (%s) failed on chain: %s", intent.id, intent.idempotency_key,
                         failure.name)
         return intent
+
+    def _freeze(self, intent: TxIntent, failure: Failure) -> TxIntent:
+        """A frozen ledger key (CAP-77) refused the envelope: the action is over, never rebuilt; an alarm."""
+        with database.atomic():
+            (TxIntent.update(status="dead", error_code="frozen", error_detail=_detail(failure))
+             .where(TxIntent.id == intent.id, TxIntent.status.in_(LIVE)).execute())
+            (Discrepancy.insert(fingerprint=f"frozen_key:intent:{intent.id}", kind="frozen_key",
+                                farmer=intent.farmer_id, block_index=intent.block_index,
+                                pool_side={"intent_id": intent.id, "key": intent.idempotency_key},
+                                chain_side={"refused": _detail(failure)})
+             .on_conflict_ignore().execute())
+        log.error("intent %s (%s) touches a frozen ledger key: the action is terminal", intent.id,
+                  intent.idempotency_key)
+        return TxIntent.get_by_id(intent.id)
 
     def _mark_dead(self, intent: TxIntent) -> TxIntent:
         (TxIntent.update(status="dead", error_code=intent.error_code or "expired",

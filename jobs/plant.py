@@ -26,7 +26,7 @@ from chain.rpc import ChainClient, Ledger, RpcUnavailable
 from chain.storage import FarmState
 from chain.transactions import SimulationFailed, build_invocation, invocation
 from db.connection import database
-from db.models import Farmer, PlantAnnouncement, Planting, Pooler, TxIntent
+from db.models import Farmer, PausedBlock, PlantAnnouncement, Planting, Pooler, TxIntent
 from jobs.outbox import LIVE, Action, Outbox, SourceBusy
 from jobs.split import stake_for
 
@@ -104,6 +104,7 @@ class Planter:
                 return intent if intent.status in LIVE else _reason(intent)
         except SimulationFailed as exc:
             if exc.failure.contract_code == FARM_PAUSED:
+                PausedBlock.note(index)
                 return "the farm is paused (contract error #4): nothing is planted until it resumes"
             return exc.failure.name
         except (SourceBusy, RpcUnavailable) as exc:

@@ -1,10 +1,11 @@
 """The outbox: written before sent, resolved only by the chain, one transaction per action."""
 import pytest
-from stellar_sdk import Asset, Payment
+from stellar_sdk import Asset, Payment, xdr
 from stellar_sdk.soroban_rpc import SendTransactionResponse
 
 from chain.transactions import SimulationFailed, build_classic
 from db.attempts import TxAttempt
+from db.chain_models import Discrepancy
 from db.models import Farmer, TxIntent
 from jobs.outbox import Action, SourceBusy
 
@@ -116,3 +117,26 @@ def test_a_contract_refusal_is_named_before_anything_is_signed(pool_harness):
         pool_harness.pool.harvester._harvest(Farmer.get_by_id(farmer.id), index)  # the block is still open
     assert refused.value.failure.name == "#14 HarvestNotReady"
     assert TxIntent.get_or_none(TxIntent.action == "harvest") is None
+
+
+def frozen(envelope_xdr):
+    """A stand-in for sendTransaction refusing the envelope: it touches a frozen ledger key (CAP-77)."""
+    result = xdr.TransactionResult(fee_charged=xdr.Int64(0), result=xdr.TransactionResultResult(
+        code=xdr.TransactionResultCode.txFROZEN_KEY_ACCESSED), ext=xdr.TransactionResultExt(0))
+    return SendTransactionResponse.model_validate({
+        "status": "ERROR", "hash": "0" * 64, "latestLedger": 1, "latestLedgerCloseTime": 0,
+        "errorResultXdr": result.to_xdr()})
+
+
+def test_a_frozen_key_refusal_ends_the_action_for_good_and_raises_an_alarm(pool_harness, farmer, monkeypatch):
+    outbox = pool_harness.pool.outbox
+    action, build, sign = payment_action(pool_harness, farmer, "fund:frozen")
+    monkeypatch.setattr(outbox.client, "send", frozen)
+
+    intent = outbox.send(action, build, sign)
+
+    assert (intent.status, intent.error_code) == ("dead", "frozen")
+    again = outbox.send(action, build, sign)  # never rebuilt: nothing new is signed
+    assert (again.id, again.attempts) == (intent.id, 1)
+    alarm = Discrepancy.get(Discrepancy.kind == "frozen_key")
+    assert alarm.pool_side["key"] == "fund:frozen" and alarm.farmer_id == farmer.id

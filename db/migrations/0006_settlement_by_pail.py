@@ -2,6 +2,7 @@
 what it owes for the ones it left unworked; what its share cannot cover becomes a debt that
 its later shares pay; payouts that a recipient cannot receive become claimable balances.
 
+- paused_blocks: blocks the farm was seen paused in (no compensation for them).
 - plant_announcements: which planted pails a pooler was told about while their block was
   open (only those can cost it compensation).
 - plantings.share_bps: the pooler's terms when the pail was planted.
@@ -23,6 +24,12 @@ CREATE TABLE plant_announcements (
 );
 CREATE TRIGGER plant_announcements_append_only BEFORE UPDATE OR DELETE ON plant_announcements
     FOR EACH ROW EXECUTE FUNCTION kalepool_refuse_change();
+
+-- Blocks during which the pool saw the farm paused: their unworked pails cost no compensation.
+CREATE TABLE paused_blocks (
+    block_index  bigint PRIMARY KEY,
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
 
 ALTER TABLE plantings ADD COLUMN share_bps integer CHECK (share_bps BETWEEN 0 AND 10000);
 ALTER TABLE farmers ADD COLUMN plant_problem text;
