@@ -7,6 +7,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 
 from stellar_sdk import Asset, Payment
 
@@ -36,6 +37,21 @@ def indexer(database: str, rpc_url: str, until: int) -> subprocess.Popen:
                             stderr=subprocess.PIPE)
 
 
+def cursor_ledger() -> int:
+    cursor = IndexerCursor.get_or_none(IndexerCursor.scope == "all")
+    return -1 if cursor is None else cursor.ledger
+
+
+def moved_past(ledger: int, process: subprocess.Popen, timeout: float = 120) -> bool:
+    """Wait until the indexer has stored past `ledger` (True) or has exited (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if cursor_ledger() > ledger:
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def test_kill_9_at_random_points_gives_the_same_tables_as_a_clean_run(db, postgres, create_database,
                                                                       devnet_factory):
     history = build_history(devnet_factory())
@@ -45,14 +61,13 @@ def test_kill_9_at_random_points_gives_the_same_tables_as_a_clean_run(db, postgr
     killed_at = []  # the cursor after each kill
     while True:
         process = indexer(postgres, history.devnet.rpc_url, until)
-        try:
-            process.wait(timeout=rng.uniform(1.0, 2.0) if len(killed_at) < KILLS else 120)
-        except subprocess.TimeoutExpired:
+        if len(killed_at) < KILLS and moved_past(cursor_ledger(), process):
+            time.sleep(rng.uniform(0, 0.05))  # kill at a random point of the next batch, however fast the machine
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
             killed_at.append(IndexerCursor.get_or_none(IndexerCursor.scope == "all"))
             continue
-        assert process.returncode == 0, process.stderr.read().decode()[-2000:]
+        assert process.wait(timeout=120) == 0, process.stderr.read().decode()[-2000:]
         break
     crashed = dump_chain_tables(db)
 
