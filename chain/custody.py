@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import Callable, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -55,6 +55,10 @@ class CustodialRow(Protocol):
     data_key_nonce: bytes
     master_key_id: str
     key_version: int
+
+
+# Signs an envelope as the farmer's custodial wallet (what Custody.sign_transaction is).
+Signer = Callable[[CustodialRow, TransactionEnvelope], None]
 
 
 @dataclass(frozen=True)

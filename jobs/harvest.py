@@ -17,24 +17,22 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Callable
 
 from peewee import SQL, IntegrityError, fn
 from stellar_sdk import TransactionEnvelope, scval
 from stellar_sdk.operation import ExtendFootprintTTL
 from stellar_sdk.soroban_rpc import GetTransactionResponse
 
+from chain.custody import Signer
 from chain import calls, storage
 from chain.rpc import ChainClient, Entry
 from chain.transactions import SimulationFailed, build_invocation, return_value
 from config import Settings
 from db.connection import database
 from db.models import Compensation, Farmer, Harvest, PausedBlock, PlantAnnouncement, Planting, TxIntent
-from jobs.outbox import LIVE, Action, Outbox, SourceBusy
+from jobs.outbox import LIVE, Action, Outbox, SourceBusy, handles
 
 log = logging.getLogger(__name__)
-
-Signer = Callable[[Farmer, TransactionEnvelope], None]
 
 
 @dataclass
@@ -161,6 +159,7 @@ def _oldest_open_block_per_farmer(plantings: list[Planting]) -> dict[int, int]:
     return oldest
 
 
+@handles("harvest")
 def record_harvest(intent, found: GetTransactionResponse) -> None:
     """Outbox handler: a confirmed harvest becomes a Harvest with the reward it returned, once."""
     if found.status.value != "SUCCESS":

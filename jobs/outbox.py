@@ -48,6 +48,15 @@ Build = Callable[[int, int, int], TransactionEnvelope]
 Sign = Callable[[TransactionEnvelope], None]
 # Called inside the transaction that finalizes the intent, so its records are written once.
 Handler = Callable[[TxIntent, GetTransactionResponse], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(action: str) -> Callable[[Handler], Handler]:
+    """Register the function that records `action`'s final result; it sits next to the action."""
+    def register(handler: Handler) -> Handler:
+        HANDLERS[action] = handler
+        return handler
+    return register
 
 
 class SourceBusy(RuntimeError):
@@ -70,13 +79,12 @@ class Action:
 
 
 class Outbox:
-    """Sends and resolves intents against one chain; `handlers` record final results per action."""
+    """Sends and resolves intents against one chain; the handlers registered with `handles` record
+    final results per action."""
 
-    def __init__(self, client: ChainClient, settings: Settings,
-                 handlers: dict[str, Handler] | None = None):
+    def __init__(self, client: ChainClient, settings: Settings):
         self.client = client
         self.settings = settings
-        self.handlers = handlers or {}
         self.stopwatch = Stopwatch()
         self.sponsor = fee_sponsor_for(settings)  # None unless KALEPOOL_FEE_SPONSOR is on
 
@@ -184,7 +192,7 @@ class Outbox:
                 resolved_at=fn.now())
                 .where(TxIntent.id == intent.id, TxIntent.status.in_(LIVE)).execute())
             intent = TxIntent.get_by_id(intent.id)
-            handler = self.handlers.get(intent.action)
+            handler = HANDLERS.get(intent.action)
             if updated and handler is not None:
                 handler(intent, found)
         if failure is not None:

@@ -15,11 +15,12 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from stellar_sdk import TransactionEnvelope, scval
 from stellar_sdk.soroban_rpc import GetTransactionResponse
 
+from chain.custody import Signer
 from chain import calls, meta
 from chain.kale import BLOCK_INTERVAL, KaleError
 from chain.rpc import ChainClient, Ledger, RpcUnavailable
@@ -27,14 +28,12 @@ from chain.storage import FarmState
 from chain.transactions import SimulationFailed, build_invocation, invocation
 from db.connection import database
 from db.models import Farmer, PausedBlock, PlantAnnouncement, Planting, Pooler, TxIntent
-from jobs.outbox import LIVE, Action, Outbox, SourceBusy
+from jobs.outbox import LIVE, Action, Outbox, SourceBusy, handles
 from jobs.split import stake_for
 
 log = logging.getLogger(__name__)
 
 FARM_PAUSED = KaleError.FarmPaused.value
-
-Signer = Callable[[Farmer, TransactionEnvelope], None]
 
 
 def target_block(farm: FarmState, latest: Ledger, current_block_exists: bool) -> int:
@@ -170,6 +169,7 @@ def _reason(intent: TxIntent) -> str:
     return intent.error_detail or intent.status
 
 
+@handles("plant")
 def record_planting(intent: TxIntent, found: GetTransactionResponse) -> None:
     """Outbox handler: a confirmed plant becomes a Planting and a stake debit, once."""
     if found.status.value != "SUCCESS":

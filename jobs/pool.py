@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from chain.custody import Custody
 from chain.rpc import ChainClient
 from config import Settings
-from jobs.harvest import Harvester, record_harvest
+from jobs.harvest import Harvester
 from jobs.outbox import Outbox
-from jobs.plant import Planter, record_planting
-from jobs.settlement import Settler, record_close, record_payout
+from jobs.plant import Planter
+from jobs.settlement import Settler
 
 
 @dataclass
@@ -29,9 +29,7 @@ def build_pool(settings: Settings, custody: Custody | None = None, client: Chain
     """Wire the pool for `settings` (the database must already be initialised)."""
     client = client or ChainClient(settings.network)
     custody = custody or Custody.from_settings(settings)
-    outbox = Outbox(client, settings, handlers={
-        "plant": record_planting, "harvest": record_harvest, "payout": record_payout,
-        "close": record_close})
+    outbox = Outbox(client, settings)
     sign = custody.sign_transaction
     harvester = Harvester(client, outbox, sign, settings)
     return Pool(settings=settings, client=client, custody=custody, outbox=outbox,

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable
 
 from peewee import fn
 from stellar_sdk import (AccountMerge, Asset, CreateAccount, CreateClaimableBalance, Payment, Transaction,
                          TransactionEnvelope, xdr)
 from stellar_sdk.soroban_rpc import GetTransactionResponse
 
+from chain.custody import Signer
 from chain.rpc import ChainClient
 from chain.transactions import build_classic
 from db.chain_models import settlement_blocker
@@ -29,12 +29,11 @@ from db.payout_address import effective_payout_address
 from db.settlement_figures import compute, pails
 from db.sponsored_fees import sponsor_of, sponsored_fees_total
 from jobs.harvest import adopt_chain_harvests
-from jobs.outbox import LIVE, Action, Outbox
+from jobs.outbox import LIVE, Action, Outbox, handles
 from jobs.payout_plan import Leg, kale_legs, plan
 
 log = logging.getLogger(__name__)
 
-Signer = Callable[[Farmer, TransactionEnvelope], None]
 PAYOUT_ACTIONS = ("payout", "close")
 
 
@@ -217,6 +216,7 @@ def _finish(settlement: Settlement, farmer: Farmer, status: str) -> None:
      .where(Farmer.id == farmer.id, Farmer.status != "departed").execute())
 
 
+@handles("payout")
 def record_payout(intent: TxIntent, found: GetTransactionResponse) -> None:
     """Outbox handler: a landed payout records what each recipient got, in what form; the farmer
     has departed. A failed one only says why (the next pass rebuilds it)."""
@@ -250,6 +250,7 @@ def record_payout(intent: TxIntent, found: GetTransactionResponse) -> None:
     _finish(settlement, farmer, "done" if merged else "closing")
 
 
+@handles("close")
 def record_close(intent: TxIntent, found: GetTransactionResponse) -> None:
     """Outbox handler: the close merged the wallet's last XLM into the farmer's payout account."""
     if found.status.value != "SUCCESS":
