@@ -84,7 +84,8 @@ def get_pooler_me(principal: Principal) -> Response:
 
 @operation(blueprint, "POST", "/pooler/status", "An agent of the calling pooler reports its hash rate "
            "(body: agent, hash_rate, block_index); the console shows it", tag=TAG, roles=("pooler",),
-           responses={400: "a field is missing or out of range"})
+           responses={400: "a field is missing or out of range", 413: "the body is too large",
+                      415: "the body is not JSON"})
 def report_status(principal: Principal) -> Response:
     body = json_body(PoolerStatus)
     database.execute_sql(_UPSERT_STATUS, {"pooler": principal.id, "agent": body.agent,
