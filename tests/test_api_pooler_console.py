@@ -82,19 +82,23 @@ def test_the_share_accrued_is_the_poolers_share_of_the_pails_it_worked_for_farme
     assert (money["share_paid"], money["compensation_paid"], money["debt_owed"]) == (0, 0, 0)
 
 
+def plant_leaving_one_unworked(harness, pooler, idle) -> int:
+    """Open a block, plant the pooler's farmers and work every pail but `idle`'s; its lost stake."""
+    harness.wait_until_block_can_open()
+    answer = harness.plant(pooler)
+    harness.devnet.wait_ledgers(2)
+    worked = [p for p in answer["planted"] if p["farmer_id"] != idle.id]
+    for pail in worked:
+        harness.work(pooler, pail["address"], pail["block_index"], bytes.fromhex(answer["block"]["entropy"]))
+    return sum(p["stake"] for p in answer["planted"]) - sum(p["stake"] for p in worked)
+
+
 def test_settlements_move_the_share_from_accrued_to_paid_and_show_the_compensation_paid(pool_harness):
     pooler = pool_harness.new_pooler(share_bps=5000)
     creditor = pool_harness.new_farmer(pooler, kale=1_000 * STROOPS_PER_KALE)
     payer = pool_harness.new_farmer(pooler, kale=10 * STROOPS_PER_KALE)
     pool_harness.new_farmer(pooler)  # keeps blocks opening
-    pool_harness.wait_until_block_can_open()
-    answer = pool_harness.plant(pooler)
-    entropy = bytes.fromhex(answer["block"]["entropy"])
-    lost = next(p["stake"] for p in answer["planted"] if p["farmer_id"] == creditor.id)
-    pool_harness.devnet.wait_ledgers(2)
-    for planted in answer["planted"]:  # all but the creditor are worked
-        if planted["farmer_id"] != creditor.id:
-            pool_harness.work(pooler, planted["address"], planted["block_index"], entropy)
+    lost = plant_leaving_one_unworked(pool_harness, pooler, creditor)
     exit_farmer(pool_harness, creditor)
     pool_harness.close_block(pooler)
     pool_harness.settle(creditor.id)
