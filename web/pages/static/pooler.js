@@ -37,8 +37,7 @@
   });
 
   kp.poll(async () => {
-    const [me, compensations] = await Promise.all([api("GET", "/pooler/me"), api("GET", "/pooler/compensations"),
-      farmersPage()]);
+    const [me, compensations] = await Promise.all([api("GET", "/pooler/me"), api("GET", "/pooler/compensations")]);
     if (!me.ok) return show("figures", el("p", { class: "error" }, kp.errorText(me)));
     const pooler = me.data;
     const f = pooler.performance || {};
@@ -69,5 +68,6 @@
         ["Settled", (c) => (c.settlement_id ? "yes" : "not yet")],
       ], compensations.data.compensations, "None owed."));
     }
+    await farmersPage();  // after the figures, so a page showing its farmers shows its figures too
   }, 5000);
 })();
