@@ -103,6 +103,13 @@ class PoolClient:
         data = self._post("/pooler/work-complete", {"results": results}, REPORT_TIMEOUT)
         return {"accepted": list(data.get("accepted", [])), "rejected": list(data.get("rejected", []))}
 
+    def report_status(self, agent: str, hash_rate: int, block_index: int | None = None) -> dict[str, Any]:
+        """Tell the pool this agent's hash rate (hashes per second), shown in the pooler's console."""
+        body: dict[str, Any] = {"agent": agent, "hash_rate": hash_rate}
+        if block_index is not None:
+            body["block_index"] = block_index
+        return self._post("/pooler/status", body, REPORT_TIMEOUT)
+
 
 def _plant_answer(data: dict[str, Any]) -> PlantAnswer:
     raw = data.get("block")

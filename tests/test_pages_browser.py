@@ -10,6 +10,7 @@ from stellar_sdk import Keypair, TransactionEnvelope
 
 from chain.kale import STROOPS_PER_KALE
 from db.models import Farmer
+from gpu_miner.pool_client import PoolClient
 from tests.fixtures.browser import text_of, wait_for
 from tests.signing import registered_farmer
 from web.accounts import create_auditor
@@ -95,11 +96,16 @@ def test_a_pooler_signs_in_to_its_console_and_an_auditor_opens_a_block_page(pool
     farmer = harness.new_farmer(pooler)
     index = harness.plant_and_work(pooler)["plant"]["block"]["index"]
     harness.index_and_reconcile()
+    PoolClient(harness.api_url, pooler.api_key).report_status("rig-1", 1_500, block_index=index)
 
+    browser.get(harness.api_url)
+    wait_for(browser, lambda b: str(index) in text_of(b, "blocks"), what="the block on the pool home")
     _sign_in(browser, harness, pooler.api_key)
     wait_for(browser, lambda b: b.current_url.endswith("/pooler") and str(farmer.id) in text_of(b, "farmers"),
              what="the pooler's farmers")
     assert "Blocks planted\n1" in text_of(browser, "figures") and pooler.api_key not in browser.page_source
+    assert "Hash rate\n1.50 kH/s" in text_of(browser, "figures") and "rig-1" in text_of(browser, "agents")
+    assert "Share accrued" in text_of(browser, "money")
     screenshot("pooler-console")
 
     browser.find_element(By.CSS_SELECTOR, "form[action='/signout'] button").click()

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
 from chain.kale import U32_MAX
-from db.chain_models import ChainTransaction, Discrepancy, open_discrepancies
-from db.models import Compensation, Farmer, Harvest, Planting, Work
+from db.chain_models import Discrepancy, open_discrepancies
+from db.connection import database
+from db.models import Farmer
 from db.chain_statement import LEDGER_COLUMNS, kale_ledger, statement
 from web.api import operation
 from web.auth import Principal
@@ -26,6 +28,22 @@ AUDITORS = ("auditor",)
 _CHAIN_FIELDS = ("hash", "ledger", "application_order", "close_time", "source", "successful", "result_code",
                  "kind", "function", "args", "return_value", "contract_error", "farmer", "block_index", "stake",
                  "stake_burned", "nonce", "work_hash", "zeros", "gap", "reward", "amount_minted")
+
+
+# The block page's rows as JSON built by PostgreSQL (a block holds a pail per pool farmer: thousands
+# of rows, which Python would turn into objects and back into text one by one).
+_BLOCK_POOL_ROWS = {
+    "plantings": ("plantings", "'farmer_id', farmer_id, 'stake', amount, 'tx_hash', tx_hash, 'ledger', ledger"),
+    "works": ("works", "'farmer_id', farmer_id, 'zeros', zeros, 'gap', gap, 'hash', encode(hash, 'hex'), "
+                       "'tx_hash', tx_hash"),
+    "harvests": ("harvests", "'farmer_id', farmer_id, 'reward', reward, 'tx_hash', tx_hash, 'ledger', ledger"),
+    "compensations": ("compensations", "'farmer_id', farmer_id, 'amount', amount, 'reason', reason"),
+}
+_BLOCK_JSON = "SELECT " + ", ".join(
+    [f"(SELECT coalesce(json_agg(c ORDER BY c.ledger, c.application_order), '[]')::text FROM "
+     f"(SELECT {', '.join(_CHAIN_FIELDS)} FROM chain_transactions WHERE block_index = %(index)s) AS c)"]
+    + [f"(SELECT coalesce(json_agg(json_build_object({fields}) ORDER BY id), '[]')::text FROM {table} "
+       f"WHERE block_index = %(index)s)" for table, fields in _BLOCK_POOL_ROWS.values()])
 
 
 def discrepancy_view(row: Discrepancy) -> dict[str, Any]:
@@ -86,19 +104,9 @@ def farmer_ledger_csv(principal: Principal, farmer_id: int) -> Response:
 def block_record(principal: Principal, index: int) -> Response:
     if index > U32_MAX:
         raise ApiError(404, "not_found", f"{index} is not a block index (at most {U32_MAX})")
-    chain = [{field: getattr(row, field) for field in _CHAIN_FIELDS}
-             for row in ChainTransaction.select().where(ChainTransaction.block_index == index)
-             .order_by(ChainTransaction.ledger, ChainTransaction.application_order)]
-    pool = {
-        "plantings": [{"farmer_id": p.farmer_id, "stake": p.amount, "tx_hash": p.tx_hash, "ledger": p.ledger}
-                      for p in Planting.select().where(Planting.block_index == index).order_by(Planting.id)],
-        "works": [{"farmer_id": w.farmer_id, "zeros": w.zeros, "gap": w.gap, "hash": bytes(w.hash).hex(),
-                   "tx_hash": w.tx_hash} for w in Work.select().where(Work.block_index == index).order_by(Work.id)],
-        "harvests": [{"farmer_id": h.farmer_id, "reward": h.reward, "tx_hash": h.tx_hash, "ledger": h.ledger}
-                     for h in Harvest.select().where(Harvest.block_index == index).order_by(Harvest.id)],
-        "compensations": [{"farmer_id": c.farmer_id, "amount": c.amount, "reason": c.reason}
-                          for c in Compensation.select().where(Compensation.block_index == index)
-                          .order_by(Compensation.id)],
-    }
-    return jsonify({"block_index": index, "chain": chain, "pool": pool,
-                    "discrepancies": _open_for(block_index=index)})
+    chain, *pool = database.execute_sql(_BLOCK_JSON, {"index": index}).fetchone()
+    parts = dict(zip(_BLOCK_POOL_ROWS, pool))
+    body = (f'{{"block_index": {index}, "chain": {chain}, "pool": {{'
+            + ", ".join(f'"{name}": {rows}' for name, rows in parts.items())
+            + f'}}, "discrepancies": {json.dumps(_open_for(block_index=index))}}}')
+    return Response(body, content_type="application/json")

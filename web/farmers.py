@@ -1,6 +1,8 @@
 """Farmer endpoints: register, read and change oneself, follow the history, activate, leave."""
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
@@ -8,6 +10,7 @@ from peewee import fn
 
 from chain.rpc import RpcUnavailable
 from db.connection import database
+from db.custody_ledger import entries
 from db.models import Farmer, Pooler
 from jobs.activation import ActivationRefused, activate
 from web.api import operation
@@ -16,7 +19,7 @@ from web.errors import ApiError
 from web.history import history
 from web.farmer_money import money_view
 from web.payout_address import check_payout_address
-from web.presenters import farmer_view, pooled_farmer_view
+from web.presenters import farmer_view, farmer_views, pooled_farmer_view
 from web.rotation import hold_custody_lock_shared
 from web.services import services
 from web.validation import BIGINT_MAX
@@ -106,6 +109,36 @@ def get_my_history(principal: Principal, query: Any) -> Response:
     return jsonify(history(principal.id, query.kind, query.limit, query.offset))
 
 
+LEDGER_FIELDS = ("ledger", "tx_hash", "class", "asset", "amount", "balance", "counterparty", "block_index",
+                 "pooler_id")
+
+
+def ledger_rows(farmer: Farmer) -> list[dict[str, Any]]:
+    """The farmer's custody ledger, oldest first: each chain movement of its wallet with the running
+    balance of that asset after it."""
+    return [{name: row[name] for name in LEDGER_FIELDS} for row in entries(farmer.custodial_address)]
+
+
+@operation(blueprint, "GET", "/farmers/me/ledger", "The calling farmer's custody ledger from the chain: every "
+           "KALE and XLM movement of its wallet, its class and the running balance, oldest first", tag=TAG,
+           roles=("farmer",), query="Page")
+def get_my_ledger(principal: Principal, query: Any) -> Response:
+    rows = ledger_rows(principal.row)
+    return jsonify({"entries": rows[query.offset:query.offset + query.limit], "total": len(rows),
+                    "limit": query.limit, "offset": query.offset})
+
+
+@operation(blueprint, "GET", "/farmers/me/ledger.csv", "The calling farmer's custody ledger (CSV, every entry)",
+           tag=TAG, roles=("farmer",), produces="text/csv")
+def get_my_ledger_csv(principal: Principal) -> Response:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=LEDGER_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(ledger_rows(principal.row))
+    return Response(buffer.getvalue(), content_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="farmer-{principal.id}-ledger.csv"'})
+
+
 @operation(blueprint, "POST", "/farmers/me/activate", "Check the funded custodial account on chain, add the "
            "KALE trustline, and start farming", tag=TAG, roles=("farmer",), body="Empty",
            responses={409: "not funded yet, or not in a state that can be activated",
@@ -164,6 +197,6 @@ def get_farmer_history(principal: Principal, farmer_id: int, query: Any) -> Resp
 @operation(blueprint, "GET", "/farmers", "Every farmer, oldest first (auditors)", tag=TAG,
            roles=("auditor",), query="Page")
 def list_farmers(principal: Principal, query: Any) -> Response:
-    farmers = Farmer.select().order_by(Farmer.id).limit(query.limit).offset(query.offset)
-    return jsonify({"farmers": [farmer_view(farmer) for farmer in farmers],
+    farmers = list(Farmer.select().order_by(Farmer.id).limit(query.limit).offset(query.offset))
+    return jsonify({"farmers": farmer_views(farmers),
                     "total": Farmer.select().count(), "limit": query.limit, "offset": query.offset})

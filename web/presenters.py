@@ -17,10 +17,12 @@ def timestamp(value: datetime.datetime | None) -> str | None:
     return value.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def _payout_addresses(farmer: Farmer) -> tuple[str, PayoutAddressChange | None]:
+_LOOK_UP: Any = object()
+
+
+def _payout_addresses(farmer: Farmer, pending: PayoutAddressChange | None) -> tuple[str, PayoutAddressChange | None]:
     """The payout address and the pending change, after applying a change that has come due (when the
     RPC cannot say whether the old address exists, the change stays pending)."""
-    pending = pending_change(farmer.id)
     if pending is None:
         return farmer.payout_address, None
     if pending.effective_at > datetime.datetime.now(datetime.timezone.utc):
@@ -32,9 +34,11 @@ def _payout_addresses(farmer: Farmer) -> tuple[str, PayoutAddressChange | None]:
     return address, pending_change(farmer.id)
 
 
-def farmer_view(farmer: Farmer) -> dict[str, Any]:
-    """A farmer as the farmer itself and auditors see it."""
-    payout_address, pending = _payout_addresses(farmer)
+def farmer_view(farmer: Farmer, pending: PayoutAddressChange | None = _LOOK_UP) -> dict[str, Any]:
+    """A farmer as the farmer itself and auditors see it (`pending`: its pending payout address change,
+    when the caller already looked it up)."""
+    payout_address, pending = _payout_addresses(farmer, pending_change(farmer.id) if pending is _LOOK_UP
+                                                else pending)
     return {
         "farmer_id": farmer.id,
         "custodial_address": farmer.custodial_address,
@@ -51,6 +55,14 @@ def farmer_view(farmer: Farmer) -> dict[str, Any]:
         "exit_requested_at": timestamp(farmer.exit_requested_at),
         "departed_at": timestamp(farmer.departed_at),
     }
+
+
+def farmer_views(farmers: list[Farmer]) -> list[dict[str, Any]]:
+    """farmer_view of each farmer, their pending payout address changes read in one query."""
+    pending = {change.farmer_id: change for change in PayoutAddressChange.select().where(
+        PayoutAddressChange.farmer.in_([farmer.id for farmer in farmers]),
+        PayoutAddressChange.status == "pending")} if farmers else {}
+    return [farmer_view(farmer, pending.get(farmer.id)) for farmer in farmers]
 
 
 def pooled_farmer_view(farmer: Farmer) -> dict[str, Any]:

@@ -225,6 +225,5 @@
     refresh();
   });
 
-  api("GET", "/farmers/me/ledger").then((answer) => { $("ledger-csv").hidden = !answer.ok; });
   loadPoolers().then(() => kp.poll(refresh, 3000));
 })();

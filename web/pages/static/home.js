@@ -1,7 +1,7 @@
-/* Pool home: the poolers side by side, refreshed every few seconds. */
+/* Pool home: the poolers side by side and the pool's recent blocks, refreshed every few seconds. */
 "use strict";
 (() => {
-  const { el, show, api, percent, amount } = kp;
+  const { el, show, api, percent, amount, table } = kp;
 
   function card(pooler) {
     const figures = pooler.performance || {};
@@ -16,6 +16,7 @@
         ["Farmers", String(figures.farmers ?? 0)],
         ["Rewards harvested", `${amount(figures.rewards_harvested ?? 0)} KALE`],
         ["Compensation owed", `${amount(figures.compensation_owed ?? 0)} KALE`],
+        ["Compensation paid", `${amount(pooler.compensation_paid ?? 0)} KALE`],
       ])),
       full ? el("p", { class: "muted" }, "Full")
         : el("a", { class: "button", href: `/join?pooler=${pooler.pooler_id}` }, `Join ${pooler.name}`));
@@ -26,5 +27,15 @@
     if (!answer.ok) return show("poolers", el("p", { class: "error" }, kp.errorText(answer)));
     const poolers = answer.data.poolers;
     show("poolers", poolers.length ? poolers.map(card) : el("p", {}, "No pooler is taking farmers yet."));
+  }, 10000);
+
+  kp.poll(async () => {
+    const answer = await api("GET", "/blocks?limit=10", null, { session: false });
+    if (!answer.ok) return show("blocks", el("p", { class: "error" }, kp.errorText(answer)));
+    show("blocks", table([
+      ["Block", (b) => String(b.block_index)], ["Planted", (b) => String(b.planted)],
+      ["Worked", (b) => String(b.worked)], ["Harvested", (b) => String(b.harvested)],
+      ["Staked", (b) => `${amount(b.stake)} KALE`], ["Rewards", (b) => `${amount(b.rewards)} KALE`],
+    ], answer.data.blocks, "The pool has not planted yet."));
   }, 10000);
 })();
