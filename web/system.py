@@ -7,6 +7,7 @@ from flask import Blueprint, Response, jsonify
 from db.connection import database
 from web import __version__
 from web.api import operation
+from web.errors import RETRY_AFTER_SECONDS
 from web.metrics import CONTENT_TYPE, exposition
 from web.openapi import openapi_spec
 from web.services import services
@@ -25,7 +26,7 @@ def _latest_ledger(rpc_url: str) -> int:
 
 @operation(blueprint, "GET", "/health", "Whether the database and the Stellar RPC are reachable", tag=TAG,
            responses={503: "the database or the RPC is unreachable"})
-def health() -> tuple[Response, int]:
+def health() -> tuple[Response, int] | tuple[Response, int, dict[str, str]]:
     checks = {}
     try:
         database.execute_sql("SELECT 1")
@@ -38,7 +39,8 @@ def health() -> tuple[Response, int]:
     except Exception as exc:  # an RPC down, refusing or answering garbage is all "unreachable"
         checks["rpc"] = f"unreachable: {type(exc).__name__}"
     healthy = checks["database"] == "ok" and checks["rpc"] == "ok"
-    return jsonify({"status": "ok" if healthy else "degraded", **checks}), 200 if healthy else 503
+    body = jsonify({"status": "ok" if healthy else "degraded", **checks})
+    return (body, 200) if healthy else (body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 @operation(blueprint, "GET", "/info", "Network, contract ids, pool terms and version", tag=TAG)
