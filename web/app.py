@@ -16,8 +16,9 @@ from web.metrics import observe
 from web.ratelimit import retry_after
 from web.services import Services, services
 
-# Connections per worker: a sync gunicorn worker serves one request at a time.
-POOL_SIZE_PER_WORKER = 4
+# Each gunicorn worker serves this many requests at once (threads); one connection each, and spare.
+THREADS_PER_WORKER = 8
+POOL_SIZE_PER_WORKER = THREADS_PER_WORKER + 2
 
 
 def create_app(settings: Settings | None = None) -> Flask:
