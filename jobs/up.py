@@ -10,6 +10,7 @@ and prints a JSON summary as its last line (exit status 0 only if everything che
 from __future__ import annotations
 
 import json
+import os
 from contextlib import contextmanager
 import signal
 import socket
@@ -32,6 +33,8 @@ from jobs.dashboard import Dashboard, RunState
 from jobs.demo import Demo, pooler_secret, populate
 from jobs.supervisor import MANAGE, Child, Supervisor
 
+API_KEY_ENV = "KALEPOOL_POOLER_API_KEY"  # what `manage.py pooler` reads (gpu_miner may not be imported here)
+
 LEDGERS_PER_BLOCK = 60
 
 
@@ -51,17 +54,17 @@ LEDGERS_PER_BLOCK = 60
               help="devnet (the default, or KALEPOOL_NETWORK) rehearses locally; testnet/mainnet run the "
                    "same pool against that network: no devnet, no demo farmers.")
 @click.option("--rpc-url", default=None, help="testnet/mainnet: the Stellar RPC [default: the profile's].")
-@click.option("--pooler-api-key", default=None, envvar="KALEPOOL_POOLER_API_KEY",
-              help="testnet/mainnet: also run an agent for this pooler (its secret from $KALEPOOL_POOLER_SECRET).")
 def up(farmers: int, poolers: int, blocks: int | None, block_seconds: float, api_port: int | None,
-       device: str, network: str | None, rpc_url: str | None, pooler_api_key: str | None) -> None:
+       device: str, network: str | None, rpc_url: str | None) -> None:
     """Run the whole pool on this machine, on a local devnet by default, with a live view.
 
     State lives under KALEPOOL_STATE_DIR (default ./var): the private database, the
     devnet's chain, logs (var/log/), pids (var/run/). Ctrl-C stops everything cleanly;
     running `up` again resumes where it stopped. With --network testnet|mainnet the same
-    processes run against that network (see the README for what must exist first).
+    processes run against that network (see the README for what must exist first); with
+    $KALEPOOL_POOLER_API_KEY and $KALEPOOL_POOLER_SECRET set, also an agent for that pooler.
     """
+    pooler_api_key = os.environ.get(API_KEY_ENV)
     settings = load_settings(network_name=network, rpc_url=rpc_url)
     live = settings.network_name != "devnet"
     if live and blocks is not None:
@@ -131,10 +134,11 @@ def _start_pool(supervisor: Supervisor, devnet: LocalDevnet | None, api_port: in
 
 def _agent(name: str, api_url: str, api_key: str, settings, device: str, state: Path,
            env: dict[str, str]) -> Child:
-    """A pooler agent child; its Stellar secret reaches it through its environment only."""
-    return Child(name, ["pooler", "--pool", api_url, "--api-key", api_key, "--rpc", settings.rpc_url,
+    """A pooler agent child; its API key and Stellar secret reach it through its environment only
+    (a command line is visible to every local user)."""
+    return Child(name, ["pooler", "--pool", api_url, "--rpc", settings.rpc_url,
                         "--network", settings.network_name, "--device", device, "--json",
-                        "--state-file", str(state / f"{name}.json")], env=env)
+                        "--state-file", str(state / f"{name}.json")], env={**env, API_KEY_ENV: api_key})
 
 
 def _ports(path: Path, api_port: int | None) -> dict[str, int]:
