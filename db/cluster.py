@@ -3,16 +3,21 @@
 PostgreSQL refuses to run as root, so when we are root the data directory is
 given to the `postgres` system user and initdb/pg_ctl run through `runuser`.
 The server listens on 127.0.0.1 only, with its unix socket inside the data
-directory, and trusts local connections (nothing else can reach it).
+directory (mode 0700: only the server's user reaches it). It accepts one role, the
+pool's own, and only with its password (scram-sha-256), which is made at creation
+and kept beside the data directory in a file only the pool's user can read; any
+other local user, or any other role, is refused.
 """
 from __future__ import annotations
 
 import glob
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -22,6 +27,10 @@ from psycopg2 import sql
 POSTGRES_USER = "postgres"
 DEFAULT_DATABASE = "kalepool"
 PORT_FILE = "kalepool.port"
+# Only the pool's role, only with its password, on the socket and on loopback; nothing else matches.
+PG_HBA = ("# kalepool: the pool's own role with its password only\n"
+          f"local all {POSTGRES_USER} scram-sha-256\n"
+          f"host all {POSTGRES_USER} 127.0.0.1/32 scram-sha-256\n")
 
 
 class ClusterError(RuntimeError):
@@ -74,13 +83,20 @@ class PrivateCluster:
         return self._port
 
     @property
+    def password_file(self) -> Path:
+        """Where the pool's role password is kept: beside the data directory, mode 0600."""
+        return self.data_dir.with_name(self.data_dir.name + ".password")
+
+    @property
     def url(self) -> str:
-        """A libpq URL for the cluster's application database."""
+        """A libpq URL for the cluster's application database (it carries the password: never log it)."""
         return self.url_for(self.database)
 
     def url_for(self, database: str) -> str:
         """A libpq URL for any database on this cluster."""
-        return f"postgresql://{POSTGRES_USER}@127.0.0.1:{self.port}/{database}"
+        password = self.password_file.read_text().strip() if self.password_file.exists() else ""
+        credentials = f"{POSTGRES_USER}:{password}" if password else POSTGRES_USER
+        return f"postgresql://{credentials}@127.0.0.1:{self.port}/{database}"
 
     @property
     def initialised(self) -> bool:
@@ -98,6 +114,8 @@ class PrivateCluster:
             self._initdb()
         if not self.running():
             self._start_server()
+        if not self.password_file.exists():
+            self._require_password()
         self._ensure_database()
         return self
 
@@ -116,12 +134,49 @@ class PrivateCluster:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self._as_postgres:
             self._hand_to_postgres()
-        args = [find_binary("initdb"), "-D", str(self.data_dir), "-U", POSTGRES_USER,
-                "--auth=trust", "--encoding=UTF8", "--locale=C"]
-        if self.fast:
-            args.append("--no-sync")
-        self._run(*args)
+        password = secrets.token_urlsafe(32)
+        with tempfile.TemporaryDirectory() as scratch:  # initdb reads the password from a file, not argv
+            pwfile = Path(scratch) / "pw"
+            pwfile.write_text(password + "\n")
+            if self._as_postgres:
+                os.chmod(scratch, 0o755)
+                shutil.chown(pwfile, POSTGRES_USER)
+            pwfile.chmod(0o600)
+            args = [find_binary("initdb"), "-D", str(self.data_dir), "-U", POSTGRES_USER, f"--pwfile={pwfile}",
+                    "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C"]
+            if self.fast:
+                args.append("--no-sync")
+            self._run(*args)
+        self._write_hba()
+        self._keep_password(password)
         (self.data_dir / PORT_FILE).write_text(str(self.port))
+
+    def _write_hba(self) -> None:
+        hba = self.data_dir / "pg_hba.conf"
+        hba.write_text(PG_HBA)
+        if self._as_postgres:
+            shutil.chown(hba, POSTGRES_USER)
+        hba.chmod(0o600)
+
+    def _keep_password(self, password: str) -> None:
+        descriptor = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(password + "\n")
+
+    def _require_password(self) -> None:
+        """A cluster made before passwords (it trusts local users): give the role one, then require it."""
+        password = secrets.token_urlsafe(32)
+        connection = psycopg2.connect(self.url_for("postgres"))
+        try:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(sql.SQL("ALTER ROLE {} PASSWORD %s").format(sql.Identifier(POSTGRES_USER)),
+                               (password,))
+        finally:
+            connection.close()
+        self._keep_password(password)
+        self._write_hba()
+        self._run(find_binary("pg_ctl"), "reload", "-D", str(self.data_dir))
 
     def _start_server(self) -> None:
         options = [f"-p {self.port}", "-c listen_addresses=127.0.0.1",
