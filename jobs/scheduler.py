@@ -17,6 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from jobs.leader import Leadership
 from jobs.pool import Pool
+from jobs.registrations import RegistrationExpiry
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +28,12 @@ class LostLeadership(RuntimeError):
 
 def recurring_jobs(pool: Pool) -> dict[str, Callable[[], object]]:
     """The recurring jobs by name: resolve open transactions, harvest (and guard TTLs and
-    record compensations), settle leaving farmers."""
+    record compensations), settle leaving farmers, expire unfunded registrations."""
     return {
         "resolve_intents": pool.outbox.resolve_open,
         "harvest": pool.harvester.run_pass,
         "settle": pool.settler.run_pass,
+        "expire_registrations": RegistrationExpiry(pool.client, pool.settings.registration_ttl_seconds).run_pass,
     }
 
 
