@@ -14,10 +14,12 @@ import glob
 import os
 import pwd
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -114,6 +116,35 @@ class PrivateCluster:
             self._initdb()
         if not self.running():
             self._start_server()
+        return self.ready()
+
+    def prepare(self) -> "PrivateCluster":
+        """Create the cluster if needed and stop any server left on it, so a supervisor may run
+        `server_command()` in the foreground; then call `wait_ready()`."""
+        if not self.initialised:
+            self._initdb()
+        self.stop()
+        return self
+
+    def server_command(self) -> list[str]:
+        """The server in the foreground, as a supervisor runs it (SIGINT stops it fast)."""
+        return self._as_user([find_binary("postgres"), "-D", str(self.data_dir), *self._server_args()])
+
+    def wait_ready(self, timeout: float = 60.0) -> "PrivateCluster":
+        """Wait until a server on this cluster accepts connections, then `ready()` it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                psycopg2.connect(self.url_for("postgres"), connect_timeout=5).close()
+                return self.ready()
+            except psycopg2.OperationalError:
+                if time.monotonic() >= deadline:
+                    raise ClusterError(f"PostgreSQL on {self.data_dir} did not accept connections within "
+                                       f"{timeout:.0f} s; see its log") from None
+                time.sleep(0.2)
+
+    def ready(self) -> "PrivateCluster":
+        """On a running server: require the password if an older cluster did not, create the database."""
         if not self.password_file.exists():
             self._require_password()
         self._ensure_database()
@@ -178,14 +209,16 @@ class PrivateCluster:
         self._write_hba()
         self._run(find_binary("pg_ctl"), "reload", "-D", str(self.data_dir))
 
-    def _start_server(self) -> None:
-        options = [f"-p {self.port}", "-c listen_addresses=127.0.0.1",
-                   f"-c unix_socket_directories='{self.data_dir}'",
-                   f"-c max_connections={self.max_connections}"]
+    def _server_args(self) -> list[str]:
+        settings = ["listen_addresses=127.0.0.1", f"unix_socket_directories={self.data_dir}",
+                    f"max_connections={self.max_connections}"]
         if self.fast:
-            options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+            settings += ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]
+        return ["-p", str(self.port), *(arg for setting in settings for arg in ("-c", setting))]
+
+    def _start_server(self) -> None:
         self._run(find_binary("pg_ctl"), "start", "-D", str(self.data_dir), "-w", "-t", "60",
-                  "-l", str(self.data_dir / "server.log"), "-o", " ".join(options))
+                  "-l", str(self.data_dir / "server.log"), "-o", shlex.join(self._server_args()))
 
     def _ensure_database(self) -> None:
         import psycopg2  # only the cluster's users need the driver at import time
@@ -213,9 +246,12 @@ class PrivateCluster:
         os.chown(self.data_dir, user.pw_uid, user.pw_gid)
         os.chmod(self.data_dir, 0o700)
 
+    def _as_user(self, args: list[str]) -> list[str]:
+        """`args` as the server's user: through runuser when we are root."""
+        return ["runuser", "-u", POSTGRES_USER, "--", *args] if self._as_postgres else list(args)
+
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        command = ["runuser", "-u", POSTGRES_USER, "--", *args] if self._as_postgres else list(args)
-        result = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        result = subprocess.run(self._as_user(list(args)), capture_output=True, text=True, stdin=subprocess.DEVNULL)
         if check and result.returncode != 0:
             detail = (result.stderr or result.stdout).strip().splitlines()
             raise ClusterError(f"{Path(args[0]).name} {args[1] if len(args) > 1 else ''} failed: "

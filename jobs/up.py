@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import contextmanager
+import logging
 import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
 
 import click
 import requests
@@ -26,8 +25,8 @@ import requests
 from chain.keystore import keystore_for
 from chain.local_devnet import LocalDevnet, free_port
 from config import NETWORKS, load_settings
-from db.cluster import private_cluster
-from db.connection import init_database
+from db.cluster import ClusterError, private_cluster
+from db.connection import DATABASE_UNAVAILABLE, init_database
 from db.migrate import migrate
 from jobs.dashboard import Dashboard, RunState
 from jobs.demo import Demo, pooler_secret, populate
@@ -36,6 +35,7 @@ from jobs.supervisor import MANAGE, Child, Supervisor
 API_KEY_ENV = "KALEPOOL_POOLER_API_KEY"  # what `manage.py pooler` reads (gpu_miner may not be imported here)
 
 LEDGERS_PER_BLOCK = 60
+log = logging.getLogger(__name__)
 
 
 @click.command()
@@ -72,7 +72,9 @@ def up(farmers: int, poolers: int, blocks: int | None, block_seconds: float, api
     state = Path(settings.state_dir).resolve()
     state.mkdir(parents=True, exist_ok=True)
     stopping = _stop_on_signals()
-    with _database(settings.database_url, state) as database_url:
+    supervisor = Supervisor(state / "log", state / "run", base_env={})
+    try:
+        database_url = _database(settings.database_url, state, supervisor)
         ports = _ports(state / "up.json", api_port)
         devnet = None if live else LocalDevnet(state / "devnet", port=ports["devnet_port"],
                                                close_interval=block_seconds / LEDGERS_PER_BLOCK)
@@ -80,43 +82,44 @@ def up(farmers: int, poolers: int, blocks: int | None, block_seconds: float, api
         run_settings = load_settings(network_name=settings.network_name, rpc_url=rpc, database_url=database_url,
                                      state_dir=str(state))
         interval = 5.0 if live else max(0.2, min(5.0, block_seconds / LEDGERS_PER_BLOCK * 2))
-        supervisor = Supervisor(state / "log", state / "run", base_env={
+        supervisor.base_env.update({
             "DATABASE_URL": database_url, "KALEPOOL_NETWORK": settings.network_name, "KALEPOOL_RPC_URL": rpc,
             "KALEPOOL_STATE_DIR": str(state), "KALEPOOL_JOB_INTERVAL_SECONDS": str(interval)})
-        try:
-            api_url = _start_pool(supervisor, devnet, ports["api_port"])
-            demo = None
-            if devnet is not None:
-                keystore = keystore_for(run_settings)
-                demo = _demo(state, run_settings, keystore, devnet, api_url, poolers, farmers)
-                for pooler in demo.poolers:
-                    supervisor.add(_agent(f"pooler-{pooler.id}", api_url, pooler.api_key, run_settings, device,
-                                          state, {"KALEPOOL_POOLER_SECRET": pooler_secret(keystore, pooler.id)}))
-            elif pooler_api_key:
-                supervisor.add(_agent("pooler", api_url, pooler_api_key, run_settings, device, state, {}))
-            run = RunState(demo=demo, api_url=api_url, client_settings=run_settings, log_dir=state / "log",
-                           blocks=blocks)
-            summary = _drive(run, Dashboard(run, interactive=sys.stdout.isatty() and blocks is None),
-                             supervisor, stopping)
-        finally:
-            supervisor.stop_all()
+        api_url = _start_pool(supervisor, devnet, ports["api_port"])
+        demo = None
+        if devnet is not None:
+            keystore = keystore_for(run_settings)
+            demo = _demo(state, run_settings, keystore, devnet, api_url, poolers, farmers)
+            for pooler in demo.poolers:
+                supervisor.add(_agent(f"pooler-{pooler.id}", api_url, pooler.api_key, run_settings, device,
+                                      state, {"KALEPOOL_POOLER_SECRET": pooler_secret(keystore, pooler.id)}))
+        elif pooler_api_key:
+            supervisor.add(_agent("pooler", api_url, pooler_api_key, run_settings, device, state, {}))
+        run = RunState(demo=demo, api_url=api_url, client_settings=run_settings, log_dir=state / "log",
+                       blocks=blocks)
+        summary = _drive(run, Dashboard(run, interactive=sys.stdout.isatty() and blocks is None),
+                         supervisor, stopping)
+    finally:
+        supervisor.stop_all()
     if summary is not None:
         click.echo(json.dumps(summary))
         sys.exit(0 if summary["ok"] else 1)
 
 
-@contextmanager
-def _database(url: str | None, state: Path) -> Iterator[str]:
-    """DATABASE_URL, or a private cluster under the state dir (stopped on exit); migrated and bound."""
-    cluster = None if url else private_cluster(str(state)).start()
-    url = url or cluster.url
-    try:
-        migrate(url)
-        init_database(url)
-        yield url
-    finally:
-        if cluster is not None:
-            cluster.stop()
+def _database(url: str | None, state: Path, supervisor: Supervisor) -> str:
+    """DATABASE_URL, or a private cluster under the state dir run as a supervised child (restarted
+    like every other process, stopped after them); migrated and bound."""
+    if not url:
+        try:
+            cluster = private_cluster(str(state)).prepare()
+            supervisor.add(Child("postgres", [], command=cluster.server_command(), stop_signal=signal.SIGINT,
+                                 stop_last=True))
+            url = cluster.wait_ready().url
+        except ClusterError as exc:
+            raise click.ClickException(str(exc)) from None
+    migrate(url)
+    init_database(url)
+    return url
 
 
 def _start_pool(supervisor: Supervisor, devnet: LocalDevnet | None, api_port: int) -> str:
@@ -185,12 +188,15 @@ def _drive(run: RunState, dashboard: Dashboard, supervisor: Supervisor, stopping
     """Watch children and redraw until Ctrl-C, or until the --blocks run is complete."""
     while not stopping():
         supervisor.watch()
-        run.refresh()
-        dashboard.draw()
-        if run.blocks is not None:
-            run.exit_first_farmer_after_first_block()
-            if run.finished():
-                return run.summary()
+        try:
+            run.refresh()
+            dashboard.draw()
+            if run.blocks is not None:
+                run.exit_first_farmer_after_first_block()
+                if run.finished():
+                    return run.summary()
+        except DATABASE_UNAVAILABLE:  # PostgreSQL is restarting: the supervisor brings it back
+            log.warning("database unavailable; waiting for it")
         time.sleep(1.0)
     return None
 
