@@ -16,9 +16,10 @@ from web.metrics import observe
 from web.ratelimit import client_address, limit
 from web.services import Services, services
 
-# Each gunicorn worker serves this many requests at once (threads); one connection each, and spare.
+# Each gunicorn worker serves this many requests at once (threads); a connection for each, for the
+# planter's threads of a background plant request, and spare.
 THREADS_PER_WORKER = 8
-POOL_SIZE_PER_WORKER = THREADS_PER_WORKER + 2
+POOL_SIZE_PER_WORKER = THREADS_PER_WORKER + 10
 
 
 def create_app(settings: Settings | None = None) -> Flask:

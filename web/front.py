@@ -119,8 +119,8 @@ class Front:
                 await asyncio.wait_for(writer.drain(), self.config.body_timeout)
                 if not (request.keep_alive and reusable):
                     return
-        except (ConnectionError, asyncio.TimeoutError, asyncio.IncompleteReadError):
-            return
+        except (ConnectionError, asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            return  # the client went away, stalled, or the front is stopping
         finally:
             writer.close()
 
