@@ -34,7 +34,8 @@ blueprint = Blueprint("pool_actions", __name__)
 
 PLANT_ANSWER_SECONDS = 10.0    # the longest a plant request waits before answering 202
 POLL_SECONDS = 1               # what a 202 tells the pooler to wait before polling
-ABANDONED_SECONDS = 300        # a run this old that never finished died with its worker
+ABANDONED_SECONDS = 150        # a run this old that never finished died with its worker (a planting
+                               # waits at most about a minute for the chain)
 # why a background planting failed -> (HTTP status, message) of the poll that reports it
 _FAILURES = {"rpc_unavailable": (503, "the Stellar RPC is unavailable; ask again shortly"),
              "database_unavailable": (503, "the database is unavailable; ask again shortly"),
@@ -56,12 +57,24 @@ def _plant_in_background(planter: Planter, pooler_id: int, request_id: int, done
         log.exception("plant request %s failed", request_id)
         outcome = {"status": "failed", "error_code": "internal_error"}
     try:
-        with database.connection_context():
-            PlantRequest.update(**outcome, finished_at=fn.now()).where(PlantRequest.id == request_id).execute()
-    except DATABASE_UNAVAILABLE:
-        log.warning("plant request %s: outcome not recorded (database unavailable)", request_id)
+        _record(request_id, outcome)
     finally:
         done.set()
+
+
+def _record(request_id: int, outcome: dict[str, Any]) -> None:
+    """Write the outcome, waiting out a database outage (pollers are told to wait meanwhile)."""
+    deadline = time.monotonic() + ABANDONED_SECONDS
+    while True:
+        try:
+            with database.connection_context():
+                PlantRequest.update(**outcome, finished_at=fn.now()).where(PlantRequest.id == request_id).execute()
+            return
+        except DATABASE_UNAVAILABLE:
+            if time.monotonic() >= deadline:
+                log.warning("plant request %s: outcome not recorded (database unavailable)", request_id)
+                return
+            time.sleep(1.0)
 
 
 def _start_or_join(pooler: Pooler) -> tuple[PlantRequest, threading.Event | None]:
