@@ -1,12 +1,18 @@
 """Slow clients cannot take the served API down: the front reads requests whole, with deadlines."""
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 
 import pytest
 import requests
 
-from tests.served_api import served_api
+from db.cluster import free_port
+from tests.served_api import ROOT, served_api
 
 
 def _trickling(port: int) -> socket.socket:
@@ -57,3 +63,28 @@ def test_a_body_over_the_limit_is_refused_413_before_any_worker_reads_it(served)
     response = requests.post(f"{served}/farmers", data=b"x" * (1_048_576 + 1), timeout=30,
                              headers={"Content-Type": "application/json"})
     assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_killing_serve_outright_takes_its_gunicorn_workers_with_it(postgres, db, tmp_path):
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": postgres, "KALEPOOL_STATE_DIR": str(tmp_path), "KALEPOOL_NETWORK": "devnet"}
+    serve = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/api/v1/info", timeout=10)
+            break
+        except requests.ConnectionError:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    gunicorn = [int(pid) for pid in subprocess.run(["pgrep", "-P", str(serve.pid)], capture_output=True,
+                                                    text=True).stdout.split()]
+    assert gunicorn
+    serve.send_signal(signal.SIGKILL)
+    serve.wait()
+    deadline = time.monotonic() + 60
+    while any(os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split()[2] != "Z"
+              for pid in gunicorn):
+        assert time.monotonic() < deadline, "gunicorn outlived serve"
+        time.sleep(0.2)

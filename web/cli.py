@@ -1,9 +1,11 @@
 """`manage.py serve`, `keys` and `auditor`: run the API, rotate the custody master key, make auditor tokens."""
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +27,7 @@ from web.rotation import rotate_master_key
 
 
 UPSTREAM_START_SECONDS = 60.0
+PR_SET_PDEATHSIG = 1
 
 
 def gunicorn_command(socket_path: str, workers: int, timeout: int) -> list[str]:
@@ -56,7 +59,8 @@ def serve(host: str, port: int, workers: int) -> None:
     socket_path = os.path.join(private, "gunicorn.sock")
     env = {**os.environ, "DATABASE_URL": url, MULTIPROC_ENV: str(metrics_dir.absolute())}
     upstream_timeout = settings.tx_timeout_seconds + 30
-    workers_process = subprocess.Popen(gunicorn_command(socket_path, workers, upstream_timeout), env=env)
+    workers_process = subprocess.Popen(gunicorn_command(socket_path, workers, upstream_timeout), env=env,
+                                       preexec_fn=_die_with_parent)
     try:
         _wait_for_socket(socket_path, workers_process)
         click.echo(f"serving the API on http://{host}:{port}/api/v1 with {workers} workers x "
@@ -69,6 +73,14 @@ def serve(host: str, port: int, workers: int) -> None:
         workers_process.terminate()
         workers_process.wait(timeout=30)
         shutil.rmtree(private, ignore_errors=True)
+
+
+def _die_with_parent() -> None:
+    """In the gunicorn child: be sent SIGTERM if serve dies, even by SIGKILL (Linux; elsewhere a no-op)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 def _wait_for_socket(path: str, process: subprocess.Popen) -> None:
