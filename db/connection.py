@@ -67,3 +67,13 @@ def close_database() -> None:
     """Close every pooled connection of the current binding, if there is one."""
     if database.obj is not None:
         database.obj.close_all()
+
+
+def drop_connection() -> None:
+    """Give up this thread's connection after a database error, so its next query opens a fresh one
+    (a long-lived loop would otherwise keep failing on a connection the server has closed)."""
+    try:
+        if database.obj is not None and not database.is_closed():
+            database.close()
+    except DATABASE_UNAVAILABLE:
+        pass

@@ -16,7 +16,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from chain.rpc import RpcUnavailable
-from db.connection import DATABASE_UNAVAILABLE
+from db.connection import DATABASE_UNAVAILABLE, drop_connection
 from jobs.leader import Leadership
 from jobs.pool import Pool
 from jobs.registrations import RegistrationExpiry
@@ -87,6 +87,7 @@ class Scheduler:
             try:
                 result = job()
             except (*DATABASE_UNAVAILABLE, RpcUnavailable) as exc:  # an outage: the next run tries again
+                drop_connection()
                 log.warning("job %s: %s unavailable (%s)", name,
                             "RPC" if isinstance(exc, RpcUnavailable) else "database", type(exc).__name__)
                 return

@@ -26,7 +26,7 @@ from chain.keystore import keystore_for
 from chain.local_devnet import LocalDevnet, free_port
 from config import NETWORKS, load_settings
 from db.cluster import ClusterError, private_cluster
-from db.connection import DATABASE_UNAVAILABLE, init_database
+from db.connection import DATABASE_UNAVAILABLE, drop_connection, init_database
 from db.migrate import migrate
 from jobs.dashboard import Dashboard, RunState
 from jobs.demo import Demo, pooler_secret, populate
@@ -197,6 +197,7 @@ def _drive(run: RunState, dashboard: Dashboard, supervisor: Supervisor, stopping
                     return run.summary()
         except DATABASE_UNAVAILABLE:  # PostgreSQL is restarting: the supervisor brings it back
             log.warning("database unavailable; waiting for it")
+            drop_connection()
         time.sleep(1.0)
     return None
 
