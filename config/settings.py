@@ -44,6 +44,11 @@ class Settings:
     job_interval_seconds: float
     api_rate_limit_per_minute: int
     api_max_body_bytes: int
+    api_header_timeout_seconds: float
+    api_body_timeout_seconds: float
+    api_trusted_proxy_hops: int
+    registration_ttl_seconds: int
+    registrations_per_hour: int
     allow_file_keyring: bool
     log_level: str
     cors_origins: tuple[str, ...]
@@ -199,6 +204,16 @@ FIELDS: tuple[_Field, ...] = (
            "API requests allowed per token and per IP each minute"),
     _Field("api_max_body_bytes", "KALEPOOL_API_MAX_BODY_BYTES", _int_in(256, 10**8), 1_048_576,
            "largest request body the API accepts"),
+    _Field("api_header_timeout_seconds", "KALEPOOL_API_HEADER_TIMEOUT_SECONDS", _float_in(1, 300), 10.0,
+           "a client must send a request's whole head within this many seconds (else 408)"),
+    _Field("api_body_timeout_seconds", "KALEPOOL_API_BODY_TIMEOUT_SECONDS", _float_in(1, 600), 30.0,
+           "and its body within this many seconds more (else 408)"),
+    _Field("api_trusted_proxy_hops", "KALEPOOL_API_TRUSTED_PROXY_HOPS", _int_in(0, 10), 0,
+           "reverse proxies in front of `serve` whose X-Forwarded-For is trusted for the client address"),
+    _Field("registration_ttl_seconds", "KALEPOOL_REGISTRATION_TTL_SECONDS", _int_in(60, 30 * 86_400), 86_400,
+           "an unfunded registration (never activated) is deleted after this many seconds"),
+    _Field("registrations_per_hour", "KALEPOOL_REGISTRATIONS_PER_HOUR", _int_in(1, 10**6), 20,
+           "farmer registrations allowed per client address each hour"),
     _Field("allow_file_keyring", "KALEPOOL_ALLOW_FILE_KEYRING", _bool, False,
            "let testnet/mainnet keep the master key in a file keyring"),
     _Field("log_level", "KALEPOOL_LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info",

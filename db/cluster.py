@@ -3,16 +3,23 @@
 PostgreSQL refuses to run as root, so when we are root the data directory is
 given to the `postgres` system user and initdb/pg_ctl run through `runuser`.
 The server listens on 127.0.0.1 only, with its unix socket inside the data
-directory, and trusts local connections (nothing else can reach it).
+directory (mode 0700: only the server's user reaches it). It accepts one role, the
+pool's own, and only with its password (scram-sha-256), which is made at creation
+and kept beside the data directory in a file only the pool's user can read; any
+other local user, or any other role, is refused.
 """
 from __future__ import annotations
 
 import glob
 import os
 import pwd
+import secrets
+import shlex
 import shutil
 import socket
 import subprocess
+import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -22,6 +29,10 @@ from psycopg2 import sql
 POSTGRES_USER = "postgres"
 DEFAULT_DATABASE = "kalepool"
 PORT_FILE = "kalepool.port"
+# Only the pool's role, only with its password, on the socket and on loopback; nothing else matches.
+PG_HBA = ("# kalepool: the pool's own role with its password only\n"
+          f"local all {POSTGRES_USER} scram-sha-256\n"
+          f"host all {POSTGRES_USER} 127.0.0.1/32 scram-sha-256\n")
 
 
 class ClusterError(RuntimeError):
@@ -74,13 +85,20 @@ class PrivateCluster:
         return self._port
 
     @property
+    def password_file(self) -> Path:
+        """Where the pool's role password is kept: beside the data directory, mode 0600."""
+        return self.data_dir.with_name(self.data_dir.name + ".password")
+
+    @property
     def url(self) -> str:
-        """A libpq URL for the cluster's application database."""
+        """A libpq URL for the cluster's application database (it carries the password: never log it)."""
         return self.url_for(self.database)
 
     def url_for(self, database: str) -> str:
         """A libpq URL for any database on this cluster."""
-        return f"postgresql://{POSTGRES_USER}@127.0.0.1:{self.port}/{database}"
+        password = self.password_file.read_text().strip() if self.password_file.exists() else ""
+        credentials = f"{POSTGRES_USER}:{password}" if password else POSTGRES_USER
+        return f"postgresql://{credentials}@127.0.0.1:{self.port}/{database}"
 
     @property
     def initialised(self) -> bool:
@@ -98,6 +116,37 @@ class PrivateCluster:
             self._initdb()
         if not self.running():
             self._start_server()
+        return self.ready()
+
+    def prepare(self) -> "PrivateCluster":
+        """Create the cluster if needed and stop any server left on it, so a supervisor may run
+        `server_command()` in the foreground; then call `wait_ready()`."""
+        if not self.initialised:
+            self._initdb()
+        self.stop()
+        return self
+
+    def server_command(self) -> list[str]:
+        """The server in the foreground, as a supervisor runs it (SIGINT stops it fast)."""
+        return self._as_user([find_binary("postgres"), "-D", str(self.data_dir), *self._server_args()])
+
+    def wait_ready(self, timeout: float = 60.0) -> "PrivateCluster":
+        """Wait until a server on this cluster accepts connections, then `ready()` it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                psycopg2.connect(self.url_for("postgres"), connect_timeout=5).close()
+                return self.ready()
+            except psycopg2.OperationalError:
+                if time.monotonic() >= deadline:
+                    raise ClusterError(f"PostgreSQL on {self.data_dir} did not accept connections within "
+                                       f"{timeout:.0f} s; see its log") from None
+                time.sleep(0.2)
+
+    def ready(self) -> "PrivateCluster":
+        """On a running server: require the password if an older cluster did not, create the database."""
+        if not self.password_file.exists():
+            self._require_password()
         self._ensure_database()
         return self
 
@@ -116,21 +165,60 @@ class PrivateCluster:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self._as_postgres:
             self._hand_to_postgres()
-        args = [find_binary("initdb"), "-D", str(self.data_dir), "-U", POSTGRES_USER,
-                "--auth=trust", "--encoding=UTF8", "--locale=C"]
-        if self.fast:
-            args.append("--no-sync")
-        self._run(*args)
+        password = secrets.token_urlsafe(32)
+        with tempfile.TemporaryDirectory() as scratch:  # initdb reads the password from a file, not argv
+            pwfile = Path(scratch) / "pw"
+            pwfile.write_text(password + "\n")
+            if self._as_postgres:
+                os.chmod(scratch, 0o755)
+                shutil.chown(pwfile, POSTGRES_USER)
+            pwfile.chmod(0o600)
+            args = [find_binary("initdb"), "-D", str(self.data_dir), "-U", POSTGRES_USER, f"--pwfile={pwfile}",
+                    "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C"]
+            if self.fast:
+                args.append("--no-sync")
+            self._run(*args)
+        self._write_hba()
+        self._keep_password(password)
         (self.data_dir / PORT_FILE).write_text(str(self.port))
 
-    def _start_server(self) -> None:
-        options = [f"-p {self.port}", "-c listen_addresses=127.0.0.1",
-                   f"-c unix_socket_directories='{self.data_dir}'",
-                   f"-c max_connections={self.max_connections}"]
+    def _write_hba(self) -> None:
+        hba = self.data_dir / "pg_hba.conf"
+        hba.write_text(PG_HBA)
+        if self._as_postgres:
+            shutil.chown(hba, POSTGRES_USER)
+        hba.chmod(0o600)
+
+    def _keep_password(self, password: str) -> None:
+        descriptor = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(password + "\n")
+
+    def _require_password(self) -> None:
+        """A cluster made before passwords (it trusts local users): give the role one, then require it."""
+        password = secrets.token_urlsafe(32)
+        connection = psycopg2.connect(self.url_for("postgres"))
+        try:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(sql.SQL("ALTER ROLE {} PASSWORD %s").format(sql.Identifier(POSTGRES_USER)),
+                               (password,))
+        finally:
+            connection.close()
+        self._keep_password(password)
+        self._write_hba()
+        self._run(find_binary("pg_ctl"), "reload", "-D", str(self.data_dir))
+
+    def _server_args(self) -> list[str]:
+        settings = ["listen_addresses=127.0.0.1", f"unix_socket_directories={self.data_dir}",
+                    f"max_connections={self.max_connections}"]
         if self.fast:
-            options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+            settings += ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]
+        return ["-p", str(self.port), *(arg for setting in settings for arg in ("-c", setting))]
+
+    def _start_server(self) -> None:
         self._run(find_binary("pg_ctl"), "start", "-D", str(self.data_dir), "-w", "-t", "60",
-                  "-l", str(self.data_dir / "server.log"), "-o", " ".join(options))
+                  "-l", str(self.data_dir / "server.log"), "-o", shlex.join(self._server_args()))
 
     def _ensure_database(self) -> None:
         import psycopg2  # only the cluster's users need the driver at import time
@@ -158,9 +246,12 @@ class PrivateCluster:
         os.chown(self.data_dir, user.pw_uid, user.pw_gid)
         os.chmod(self.data_dir, 0o700)
 
+    def _as_user(self, args: list[str]) -> list[str]:
+        """`args` as the server's user: through runuser when we are root."""
+        return ["runuser", "-u", POSTGRES_USER, "--", *args] if self._as_postgres else list(args)
+
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        command = ["runuser", "-u", POSTGRES_USER, "--", *args] if self._as_postgres else list(args)
-        result = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        result = subprocess.run(self._as_user(list(args)), capture_output=True, text=True, stdin=subprocess.DEVNULL)
         if check and result.returncode != 0:
             detail = (result.stderr or result.stdout).strip().splitlines()
             raise ClusterError(f"{Path(args[0]).name} {args[1] if len(args) > 1 else ''} failed: "

@@ -12,7 +12,7 @@ from typing import Any
 
 from peewee import (BigAutoField, BigIntegerField, BlobField, BooleanField, CharField, CompositeKey,
                     DecimalField, ForeignKeyField, IntegerField, Model, TextField)
-from playhouse.postgres_ext import DateTimeTZField
+from playhouse.postgres_ext import BinaryJSONField, DateTimeTZField
 
 from db.connection import database
 
@@ -350,6 +350,21 @@ class PayoutAddressChange(BaseModel):
         table_name = "payout_address_changes"
 
 
+class PlantRequest(BaseModel):
+    """A pooler's plant request: its slow work runs in the background; the pooler polls for `answer`."""
+
+    id = BigAutoField()
+    pooler = ForeignKeyField(Pooler, column_name="pooler_id")
+    status = TextField(default="running")  # running, done, failed
+    answer = BinaryJSONField(null=True)
+    error_code = TextField(null=True)
+    created_at = DateTimeTZField()
+    finished_at = DateTimeTZField(null=True)
+
+    class Meta:
+        table_name = "plant_requests"
+
+
 ALL_MODELS = (Pooler, Farmer, Auditor, Settlement, Payout, TxIntent, Planting, Work, Harvest,
               Compensation, PlantAnnouncement, PausedBlock, SettlementPeriod, PoolerDebt, DebtCollection, UsedChallenge,
-              PayoutAddressChange)
+              PayoutAddressChange, PlantRequest)

@@ -359,7 +359,8 @@ class Agent:
                     continue
                 farmer = block.farmers.setdefault(planted.address, FarmerWork(planted.address))
                 farmer.plant_ledger, farmer.stake, farmer.farmer_id = planted.ledger, planted.stake, planted.farmer_id
-            run.answered, run.failed = True, answer.failed
+            # a pending farmer's plant was sent but not yet confirmed: asking again (idempotent) learns how it went
+            run.answered, run.failed = True, answer.failed + answer.pending
             run.plant_tries += 1
             run.answer_ledger = self.latest.sequence
             if not had_jobs and self._job_farmers(block, run):

@@ -23,16 +23,43 @@ from gpu_miner.search import DEVICES, open_searcher
 from gpu_miner.status import JsonLines, Terminal
 
 SECRET_ENV = "KALEPOOL_POOLER_SECRET"
+API_KEY_ENV = "KALEPOOL_POOLER_API_KEY"
+
+
+def read_private_file(path: str, what: str) -> str:
+    """The stripped text of a file no other user can read or write; a one-line error otherwise.
+
+    Secrets come from files or the environment, never the command line, where every local
+    user can read them in the process list.
+    """
+    try:
+        mode = os.stat(path).st_mode & 0o777
+        if mode & 0o077:
+            raise click.ClickException(f"{what} {path} is open to other users (mode {mode:03o}); "
+                                       f"chmod 600 {path}")
+        return Path(path).read_text().strip()
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
+def read_api_key(api_key_file: str | None, environ: dict[str, str] | None = None) -> str:
+    """The pooler's API key from --api-key-file or $KALEPOOL_POOLER_API_KEY (never an argument)."""
+    environ = os.environ if environ is None else environ
+    if api_key_file is not None:
+        key = read_private_file(api_key_file, "API key file")
+    else:
+        key = environ.get(API_KEY_ENV, "").strip()
+    if not key:
+        raise click.ClickException(f"set {API_KEY_ENV} or give --api-key-file PATH (mode 600) holding the "
+                                   "pooler's API key (kpp_...)")
+    return key
 
 
 def read_secret(secret_file: str | None, environ: dict[str, str] | None = None) -> Keypair:
     """The pooler's keypair from --secret-file or $KALEPOOL_POOLER_SECRET; errors never show the key."""
     environ = os.environ if environ is None else environ
     if secret_file is not None:
-        try:
-            text, origin = Path(secret_file).read_text().strip(), f"secret file {secret_file}"
-        except OSError as exc:
-            raise click.ClickException(f"cannot read secret file {secret_file}: {exc.strerror}") from None
+        text, origin = read_private_file(secret_file, "secret file"), f"secret file {secret_file}"
     elif environ.get(SECRET_ENV):
         text, origin = environ[SECRET_ENV].strip(), f"${SECRET_ENV}"
     else:
@@ -51,7 +78,7 @@ def friendbot_url(network: Network) -> str | None:
     return network.friendbot_url
 
 
-def build_agent(pool: str, api_key: str, rpc: str | None, network: str | None, secret_file: str | None,
+def build_agent(pool: str, api_key_file: str | None, rpc: str | None, network: str | None, secret_file: str | None,
                 state_file: str | None, device: str, json_lines: bool, fund_with_friendbot: bool | None,
                 config: AgentConfig, events: Any = None) -> Agent:
     """An agent wired to the pool, the chain, the device and the state file, from CLI values."""
@@ -61,6 +88,7 @@ def build_agent(pool: str, api_key: str, rpc: str | None, network: str | None, s
     except (ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     chain_network = settings.network
+    api_key = read_api_key(api_key_file)
     pooler = read_secret(secret_file)
     if fund_with_friendbot is None:
         fund_with_friendbot = chain_network.name == "devnet"
@@ -99,13 +127,13 @@ def agent_options(function):
     """The options the agent and its benchmark share."""
     options = [
         click.option("--pool", required=True, help="Pool URL, e.g. http://127.0.0.1:5000"),
-        click.option("--api-key", required=True, envvar="KALEPOOL_POOLER_API_KEY",
-                     help="The pooler's API key (kpp_...); or $KALEPOOL_POOLER_API_KEY."),
+        click.option("--api-key-file", type=click.Path(dir_okay=False),
+                     help=f"File (mode 600) holding the pooler's API key (kpp_...); or ${API_KEY_ENV}."),
         click.option("--rpc", help="Stellar RPC URL (default: the network's)."),
         click.option("--network", type=click.Choice(sorted(NETWORKS)),
                      help="Network profile (default: $KALEPOOL_NETWORK or devnet)."),
         click.option("--secret-file", type=click.Path(dir_okay=False),
-                     help=f"File holding the pooler's S... key (or ${SECRET_ENV}); never logged or sent."),
+                     help=f"File (mode 600) holding the pooler's S... key (or ${SECRET_ENV}); never logged or sent."),
         click.option("--state-file", type=click.Path(dir_okay=False),
                      help="Local file of found and sent work (default: <state dir>/pooler-<pool host>.json)."),
         click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICES),
@@ -128,7 +156,7 @@ def agent_options(function):
 @click.command("pooler", cls=OneLineErrors)
 @agent_options
 @click.option("--blocks", type=click.IntRange(1), help="Stop after this many blocks are done.")
-def pooler_agent(pool: str, api_key: str, rpc: str | None, network: str | None, secret_file: str | None,
+def pooler_agent(pool: str, api_key_file: str | None, rpc: str | None, network: str | None, secret_file: str | None,
                  state_file: str | None, device: str, json_lines: bool, margin_ledgers: int,
                  min_extra_zeros: int, max_channels: int, fund_with_friendbot: bool | None,
                  blocks: int | None) -> None:
@@ -136,7 +164,7 @@ def pooler_agent(pool: str, api_key: str, rpc: str | None, network: str | None, 
     machine's device, submit their work late in the block for a large gap, and report it to the pool."""
     config = AgentConfig(margin_ledgers=margin_ledgers, min_extra_zeros=min_extra_zeros,
                          max_channels=max_channels, max_blocks=blocks)
-    run_agent(build_agent(pool, api_key, rpc, network, secret_file, state_file, device, json_lines,
+    run_agent(build_agent(pool, api_key_file, rpc, network, secret_file, state_file, device, json_lines,
                           fund_with_friendbot, config))
 
 
@@ -160,7 +188,7 @@ class _Recorder:
 @agent_options
 @click.option("--blocks", default=3, show_default=True, type=click.IntRange(1),
               help="Blocks to run before printing the figures.")
-def bench_pooler(pool: str, api_key: str, rpc: str | None, network: str | None, secret_file: str | None,
+def bench_pooler(pool: str, api_key_file: str | None, rpc: str | None, network: str | None, secret_file: str | None,
                  state_file: str | None, device: str, json_lines: bool, margin_ledgers: int,
                  min_extra_zeros: int, max_channels: int, fund_with_friendbot: bool | None, blocks: int) -> None:
     """Run the agent for BLOCKS blocks and print, per block, the device's idle share while planted
@@ -168,7 +196,7 @@ def bench_pooler(pool: str, api_key: str, rpc: str | None, network: str | None, 
     recorder = _Recorder()
     config = AgentConfig(margin_ledgers=margin_ledgers, min_extra_zeros=min_extra_zeros,
                          max_channels=max_channels, max_blocks=blocks)
-    agent = build_agent(pool, api_key, rpc, network, secret_file, state_file, device, json_lines,
+    agent = build_agent(pool, api_key_file, rpc, network, secret_file, state_file, device, json_lines,
                         fund_with_friendbot, config, events=recorder)
     run_agent(agent)
     for done in recorder.done:

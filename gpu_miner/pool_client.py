@@ -1,13 +1,17 @@
 """HTTP to the pool's pooler API: ask for plants, report work (see BRIEF "The pool <-> pooler API")."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
 import requests
 
-PLANT_TIMEOUT = 180.0  # the pool plants every farmer and waits for the chain before answering
+PLANT_TIMEOUT = 180.0  # the longest we wait for a planting, polling the pool while it runs
+PLANT_CALL_TIMEOUT = 30.0  # the pool answers a plant request (200, or 202 "still planting") well within this
+POLL_TIMEOUT = 10.0
+POLL_INTERVAL = 1.0
 REPORT_TIMEOUT = 60.0
 
 
@@ -50,6 +54,7 @@ class PlantAnswer:
     block: OpenBlock | None
     planted: list[Planted]
     failed: list[dict[str, Any]]
+    pending: list[dict[str, Any]] = field(default_factory=list)  # sent, not yet confirmed: ask again later
 
 
 def pool_host(url: str) -> str:
@@ -72,9 +77,12 @@ class PoolClient:
         self.session.headers["Authorization"] = f"Bearer {api_key}"
 
     def _post(self, path: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:
+        return self._call("POST", path, body, timeout)[1]
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None, timeout: float) -> tuple[int, dict[str, Any]]:
         url = f"{self.base_url}{path}"
         try:
-            response = self.session.post(url, json=body, timeout=(5.0, timeout))
+            response = self.session.request(method, url, json=body, timeout=(5.0, timeout))
         except requests.RequestException as exc:
             raise PoolUnavailable(f"pool {url} unreachable: {type(exc).__name__}") from None
         if response.status_code >= 500 or response.status_code == 429:
@@ -87,12 +95,27 @@ class PoolClient:
             error = data.get("error", {}) if isinstance(data, dict) else {}
             raise PoolRefused(response.status_code, str(error.get("code", "error")),
                               str(error.get("message", response.text[:200])))
-        return data
+        if not isinstance(data, dict):
+            raise PoolUnavailable(f"pool {url} answered {response.status_code} without a JSON object")
+        return response.status_code, data
 
-    def plant_request(self, block_index: int | None = None) -> PlantAnswer:
-        """Ask the pool to plant this pooler's farmers in the open block (idempotent per block)."""
+    def plant_request(self, block_index: int | None = None, timeout: float = PLANT_TIMEOUT) -> PlantAnswer:
+        """Ask the pool to plant this pooler's farmers in the open block (idempotent per block).
+
+        The pool answers within seconds: the outcome, or 202 while the planting goes on, in
+        which case we poll the URL it gives until the outcome is there (or `timeout` passes).
+        """
         body = {} if block_index is None else {"block_index": block_index}
-        data = self._post("/pooler/plant-request", body, PLANT_TIMEOUT)
+        deadline = time.monotonic() + timeout
+        status, data = self._call("POST", "/pooler/plant-request", body, PLANT_CALL_TIMEOUT)
+        while status == 202:
+            poll = str(data.get("poll", ""))
+            if not poll.startswith("/api/v1/pooler/plant-requests/"):
+                raise PoolUnavailable(f"pool answered 202 without a poll URL: {str(data)[:200]}")
+            if time.monotonic() >= deadline:
+                raise PoolUnavailable(f"the pool was still planting after {timeout:.0f} s")
+            time.sleep(POLL_INTERVAL)
+            status, data = self._call("GET", poll[len("/api/v1"):], None, POLL_TIMEOUT)
         try:
             return _plant_answer(data)
         except (KeyError, TypeError, ValueError) as exc:
@@ -122,4 +145,5 @@ def _plant_answer(data: dict[str, Any]) -> PlantAnswer:
                        stake=None if p.get("stake") is None else int(p["stake"]),
                        farmer_id=p.get("farmer_id"))
                for p in data.get("planted", [])]
-    return PlantAnswer(block=block, planted=planted, failed=list(data.get("failed", [])))
+    return PlantAnswer(block=block, planted=planted, failed=list(data.get("failed", [])),
+                       pending=list(data.get("pending", [])))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 
 import click
 
@@ -11,7 +12,7 @@ from db.cluster import ClusterError, database_url
 from db.connection import init_database
 from jobs.leader import Leadership
 from jobs.pool import build_pool
-from jobs.scheduler import Scheduler
+from jobs.scheduler import EXIT_LOST_LEADERSHIP, Scheduler
 
 
 def configure_logging(level: str) -> None:
@@ -27,7 +28,9 @@ def scheduler(interval: float | None) -> None:
     """Run the scheduled jobs: resolve transactions, harvest, guard TTLs, settle exits.
 
     Several schedulers may run against one database: one leads (a PostgreSQL advisory
-    lock), the others stand by and take over within a second of the leader dying.
+    lock), the others stand by and take over within a second of the leader dying. A standby
+    waits out a database outage; a leader that loses the lock (or its database) exits with
+    status 3 so that a supervisor restarts it as a standby.
     """
     settings = load_settings(job_interval_seconds=interval)
     configure_logging(settings.log_level)
@@ -39,6 +42,9 @@ def scheduler(interval: float | None) -> None:
     runner = Scheduler(build_pool(settings), Leadership(url))
     signal.signal(signal.SIGTERM, lambda *_: runner.stop())
     try:
-        runner.run()
+        lost = runner.run()
     except KeyboardInterrupt:
         runner.stop()
+        return
+    if lost:
+        sys.exit(EXIT_LOST_LEADERSHIP)

@@ -18,14 +18,22 @@ class Leadership:
 
     def __init__(self, database_url: str, key: int = SCHEDULER_LOCK_KEY):
         self.key = key
-        self.connection = psycopg2.connect(**connect_kwargs(database_url))
-        self.connection.autocommit = True
+        self.database_url = database_url
+        self.connection = None
 
     def try_acquire(self) -> bool:
-        """Take the lock if it is free; True when this process leads."""
-        with self.connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", (self.key,))
-            return bool(cursor.fetchone()[0])
+        """Take the lock if it is free; True when this process leads (False while the database is
+        unreachable: a standby rides out an outage and tries again)."""
+        try:
+            if self.connection is None or self.connection.closed:
+                self.connection = psycopg2.connect(**connect_kwargs(self.database_url), connect_timeout=5)
+                self.connection.autocommit = True
+            with self.connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_lock(%s)", (self.key,))
+                return bool(cursor.fetchone()[0])
+        except psycopg2.Error:
+            self.release()
+            return False
 
     def still_leader(self) -> bool:
         """True while our session still holds the lock (checked before each job writes)."""
@@ -42,6 +50,8 @@ class Leadership:
     def release(self) -> None:
         """Give up leadership and close the lock connection."""
         try:
-            self.connection.close()
+            if self.connection is not None:
+                self.connection.close()
         except psycopg2.Error:
             pass
+        self.connection = None

@@ -83,7 +83,7 @@ class Planter:
         for farmer in farmers:
             if (farmer.plant_problem or None) != reasons.get(farmer.id):
                 Farmer.update(plant_problem=reasons.get(farmer.id)).where(Farmer.id == farmer.id).execute()
-        return self._answer(index, farmers, reasons)
+        return self._answer(pooler, index, farmers + _planted_since(pooler, index, farmers), reasons)
 
     def _send_one(self, farmer: Farmer, index: int, balance: int | None) -> TxIntent | str | None:
         """Send one farmer's plant; its live intent, None if already planted, or why not."""
@@ -122,16 +122,15 @@ class Planter:
                         amount=stake)
         return self.outbox.send(action, build, lambda envelope: self.sign(farmer, envelope))
 
-    def _answer(self, index: int, farmers: list[Farmer], reasons: dict[int, str | None]) -> dict[str, Any]:
+    def _answer(self, pooler: Pooler, index: int, farmers: list[Farmer],
+                reasons: dict[int, str | None]) -> dict[str, Any]:
         ids = [f.id for f in farmers]
         plantings = {p.farmer_id: p for p in Planting.select().where(
-            Planting.block_index == index, Planting.farmer.in_(ids))}
+            Planting.block_index == index, Planting.farmer.in_(ids), Planting.pooler == pooler.id)}
         in_flight = {i.farmer_id for i in TxIntent.select(TxIntent.farmer).where(
             TxIntent.action == "plant", TxIntent.block_index == index, TxIntent.farmer.in_(ids),
             TxIntent.status.in_(LIVE))}
         block = self.client.block(index)
-        latest = self.client.latest_ledger()
-        open_now = block is not None and latest.close_time < block.value.timestamp + BLOCK_INTERVAL
         planted, pending, failed = [], [], []
         for farmer in farmers:
             planting = plantings.get(farmer.id)
@@ -139,8 +138,6 @@ class Planter:
             if planting is not None:
                 planted.append({**entry, "stake": planting.amount, "ledger": planting.ledger,
                                 "tx_hash": planting.tx_hash})
-                if open_now:
-                    announce(planting, latest.sequence)
             elif farmer.id in in_flight:
                 pending.append({**entry, "reason": "submitted, not yet confirmed: ask again for this block"})
             else:
@@ -156,11 +153,29 @@ class Planter:
         }
 
 
-def announce(planting: Planting, ledger: int) -> None:
-    """Record that the pooler was told about this planted pail while its block was open."""
-    (PlantAnnouncement.insert(farmer=planting.farmer_id, block_index=planting.block_index,
-                              pooler=planting.pooler_id, ledger=ledger)
-     .on_conflict_ignore().execute())
+    def announce(self, pooler: Pooler, answer: dict[str, Any]) -> None:
+        """The pooler has been handed `answer`: its planted pails count as announced if their block is
+        still open now (only those can cost it compensation if left unworked)."""
+        block = answer.get("block")
+        if not block or not answer.get("planted"):
+            return
+        latest = self.client.latest_ledger()
+        if latest.close_time >= block["closes_at"]:
+            return
+        (PlantAnnouncement.insert_many([{"farmer": p["farmer_id"], "block_index": p["block_index"],
+                                         "pooler": pooler.id, "ledger": latest.sequence} for p in answer["planted"]])
+         .on_conflict_ignore().execute())
+
+
+def _planted_since(pooler: Pooler, index: int, farmers: list[Farmer]) -> list[Farmer]:
+    """Farmers no longer active (they asked to leave meanwhile) with a plant of this pooler in the
+    block: the pooler must hear of every pail it will be charged for."""
+    known = [f.id for f in farmers]
+    planted = Planting.select(Planting.farmer).where(Planting.pooler == pooler.id, Planting.block_index == index)
+    sent = TxIntent.select(TxIntent.farmer).where(TxIntent.action == "plant", TxIntent.pooler == pooler.id,
+                                                  TxIntent.block_index == index)
+    return list(Farmer.select().where((Farmer.id.in_(planted) | Farmer.id.in_(sent)), Farmer.id.not_in(known))
+                .order_by(Farmer.id))
 
 
 def _reason(intent: TxIntent) -> str:

@@ -15,10 +15,16 @@ from typing import Callable
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from chain.rpc import RpcUnavailable
+from db.connection import DATABASE_UNAVAILABLE, drop_connection
 from jobs.leader import Leadership
 from jobs.pool import Pool
+from jobs.registrations import RegistrationExpiry
 
 log = logging.getLogger(__name__)
+
+
+EXIT_LOST_LEADERSHIP = 3  # `manage.py scheduler`'s status when it stopped leading: restart it
 
 
 class LostLeadership(RuntimeError):
@@ -27,11 +33,12 @@ class LostLeadership(RuntimeError):
 
 def recurring_jobs(pool: Pool) -> dict[str, Callable[[], object]]:
     """The recurring jobs by name: resolve open transactions, harvest (and guard TTLs and
-    record compensations), settle leaving farmers."""
+    record compensations), settle leaving farmers, expire unfunded registrations."""
     return {
         "resolve_intents": pool.outbox.resolve_open,
         "harvest": pool.harvester.run_pass,
         "settle": pool.settler.run_pass,
+        "expire_registrations": RegistrationExpiry(pool.client, pool.settings.registration_ttl_seconds).run_pass,
     }
 
 
@@ -45,12 +52,13 @@ class Scheduler:
         self.stopping = threading.Event()
         self.lost = threading.Event()
 
-    def run(self) -> None:
-        """Block: stand by until leader, then run the jobs until stopped or leadership is lost."""
+    def run(self) -> bool:
+        """Block: stand by until leader, then run the jobs until stopped or leadership is lost
+        (the database going away loses it). Returns True when leadership was lost."""
         log.info("scheduler standing by for leadership")
         while not self.leadership.try_acquire():
             if self.stopping.wait(self.standby_poll):
-                return
+                return False
         log.info("scheduler is the leader")
         interval = self.pool.settings.job_interval_seconds
         scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(4)},
@@ -64,7 +72,8 @@ class Scheduler:
             while not self.stopping.wait(self.standby_poll):
                 if self.lost.is_set() or not self.leadership.still_leader():
                     log.error("scheduler lost leadership; stopping its jobs")
-                    break
+                    return True
+            return False
         finally:
             scheduler.shutdown(wait=True)
             self.leadership.release()
@@ -77,6 +86,11 @@ class Scheduler:
             started = time.monotonic()
             try:
                 result = job()
+            except (*DATABASE_UNAVAILABLE, RpcUnavailable) as exc:  # an outage: the next run tries again
+                drop_connection()
+                log.warning("job %s: %s unavailable (%s)", name,
+                            "RPC" if isinstance(exc, RpcUnavailable) else "database", type(exc).__name__)
+                return
             except Exception:
                 log.exception("job %s failed", name)
                 return

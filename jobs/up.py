@@ -10,14 +10,14 @@ and prints a JSON summary as its last line (exit status 0 only if everything che
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
+import os
+import logging
 import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
 
 import click
 import requests
@@ -25,14 +25,17 @@ import requests
 from chain.keystore import keystore_for
 from chain.local_devnet import LocalDevnet, free_port
 from config import NETWORKS, load_settings
-from db.cluster import private_cluster
-from db.connection import init_database
+from db.cluster import ClusterError, private_cluster
+from db.connection import DATABASE_UNAVAILABLE, drop_connection, init_database
 from db.migrate import migrate
 from jobs.dashboard import Dashboard, RunState
 from jobs.demo import Demo, pooler_secret, populate
 from jobs.supervisor import MANAGE, Child, Supervisor
 
+API_KEY_ENV = "KALEPOOL_POOLER_API_KEY"  # what `manage.py pooler` reads (gpu_miner may not be imported here)
+
 LEDGERS_PER_BLOCK = 60
+log = logging.getLogger(__name__)
 
 
 @click.command()
@@ -51,17 +54,17 @@ LEDGERS_PER_BLOCK = 60
               help="devnet (the default, or KALEPOOL_NETWORK) rehearses locally; testnet/mainnet run the "
                    "same pool against that network: no devnet, no demo farmers.")
 @click.option("--rpc-url", default=None, help="testnet/mainnet: the Stellar RPC [default: the profile's].")
-@click.option("--pooler-api-key", default=None, envvar="KALEPOOL_POOLER_API_KEY",
-              help="testnet/mainnet: also run an agent for this pooler (its secret from $KALEPOOL_POOLER_SECRET).")
 def up(farmers: int, poolers: int, blocks: int | None, block_seconds: float, api_port: int | None,
-       device: str, network: str | None, rpc_url: str | None, pooler_api_key: str | None) -> None:
+       device: str, network: str | None, rpc_url: str | None) -> None:
     """Run the whole pool on this machine, on a local devnet by default, with a live view.
 
     State lives under KALEPOOL_STATE_DIR (default ./var): the private database, the
     devnet's chain, logs (var/log/), pids (var/run/). Ctrl-C stops everything cleanly;
     running `up` again resumes where it stopped. With --network testnet|mainnet the same
-    processes run against that network (see the README for what must exist first).
+    processes run against that network (see the README for what must exist first); with
+    $KALEPOOL_POOLER_API_KEY and $KALEPOOL_POOLER_SECRET set, also an agent for that pooler.
     """
+    pooler_api_key = os.environ.get(API_KEY_ENV)
     settings = load_settings(network_name=network, rpc_url=rpc_url)
     live = settings.network_name != "devnet"
     if live and blocks is not None:
@@ -69,7 +72,9 @@ def up(farmers: int, poolers: int, blocks: int | None, block_seconds: float, api
     state = Path(settings.state_dir).resolve()
     state.mkdir(parents=True, exist_ok=True)
     stopping = _stop_on_signals()
-    with _database(settings.database_url, state) as database_url:
+    supervisor = Supervisor(state / "log", state / "run", base_env={})
+    try:
+        database_url = _database(settings.database_url, state, supervisor)
         ports = _ports(state / "up.json", api_port)
         devnet = None if live else LocalDevnet(state / "devnet", port=ports["devnet_port"],
                                                close_interval=block_seconds / LEDGERS_PER_BLOCK)
@@ -77,44 +82,45 @@ def up(farmers: int, poolers: int, blocks: int | None, block_seconds: float, api
         run_settings = load_settings(network_name=settings.network_name, rpc_url=rpc, database_url=database_url,
                                      state_dir=str(state))
         interval = 5.0 if live else max(0.2, min(5.0, block_seconds / LEDGERS_PER_BLOCK * 2))
-        supervisor = Supervisor(state / "log", state / "run", base_env={
+        supervisor.base_env.update({
             "DATABASE_URL": database_url, "KALEPOOL_NETWORK": settings.network_name, "KALEPOOL_RPC_URL": rpc,
             "KALEPOOL_STATE_DIR": str(state), "KALEPOOL_JOB_INTERVAL_SECONDS": str(interval)})
-        try:
-            api_url = _start_pool(supervisor, devnet, ports["api_port"])
-            click.echo(f"web app: {api_url}/ (sign in with a farmer's token from {state / 'demo.json'})", err=True)
-            demo = None
-            if devnet is not None:
-                keystore = keystore_for(run_settings)
-                demo = _demo(state, run_settings, keystore, devnet, api_url, poolers, farmers)
-                for pooler in demo.poolers:
-                    supervisor.add(_agent(f"pooler-{pooler.id}", api_url, pooler.api_key, run_settings, device,
-                                          state, {"KALEPOOL_POOLER_SECRET": pooler_secret(keystore, pooler.id)}))
-            elif pooler_api_key:
-                supervisor.add(_agent("pooler", api_url, pooler_api_key, run_settings, device, state, {}))
-            run = RunState(demo=demo, api_url=api_url, client_settings=run_settings, log_dir=state / "log",
-                           blocks=blocks)
-            summary = _drive(run, Dashboard(run, interactive=sys.stdout.isatty() and blocks is None),
-                             supervisor, stopping)
-        finally:
-            supervisor.stop_all()
+        api_url = _start_pool(supervisor, devnet, ports["api_port"])
+        click.echo(f"web app: {api_url}/ (sign in with a farmer's token from {state / 'demo.json'})", err=True)
+        demo = None
+        if devnet is not None:
+            keystore = keystore_for(run_settings)
+            demo = _demo(state, run_settings, keystore, devnet, api_url, poolers, farmers)
+            for pooler in demo.poolers:
+                supervisor.add(_agent(f"pooler-{pooler.id}", api_url, pooler.api_key, run_settings, device,
+                                      state, {"KALEPOOL_POOLER_SECRET": pooler_secret(keystore, pooler.id)}))
+        elif pooler_api_key:
+            supervisor.add(_agent("pooler", api_url, pooler_api_key, run_settings, device, state, {}))
+        run = RunState(demo=demo, api_url=api_url, client_settings=run_settings, log_dir=state / "log",
+                       blocks=blocks)
+        summary = _drive(run, Dashboard(run, interactive=sys.stdout.isatty() and blocks is None),
+                         supervisor, stopping)
+    finally:
+        supervisor.stop_all()
     if summary is not None:
         click.echo(json.dumps(summary))
         sys.exit(0 if summary["ok"] else 1)
 
 
-@contextmanager
-def _database(url: str | None, state: Path) -> Iterator[str]:
-    """DATABASE_URL, or a private cluster under the state dir (stopped on exit); migrated and bound."""
-    cluster = None if url else private_cluster(str(state)).start()
-    url = url or cluster.url
-    try:
-        migrate(url)
-        init_database(url)
-        yield url
-    finally:
-        if cluster is not None:
-            cluster.stop()
+def _database(url: str | None, state: Path, supervisor: Supervisor) -> str:
+    """DATABASE_URL, or a private cluster under the state dir run as a supervised child (restarted
+    like every other process, stopped after them); migrated and bound."""
+    if not url:
+        try:
+            cluster = private_cluster(str(state)).prepare()
+            supervisor.add(Child("postgres", [], command=cluster.server_command(), stop_signal=signal.SIGINT,
+                                 stop_last=True))
+            url = cluster.wait_ready().url
+        except ClusterError as exc:
+            raise click.ClickException(str(exc)) from None
+    migrate(url)
+    init_database(url)
+    return url
 
 
 def _start_pool(supervisor: Supervisor, devnet: LocalDevnet | None, api_port: int) -> str:
@@ -132,10 +138,11 @@ def _start_pool(supervisor: Supervisor, devnet: LocalDevnet | None, api_port: in
 
 def _agent(name: str, api_url: str, api_key: str, settings, device: str, state: Path,
            env: dict[str, str]) -> Child:
-    """A pooler agent child; its Stellar secret reaches it through its environment only."""
-    return Child(name, ["pooler", "--pool", api_url, "--api-key", api_key, "--rpc", settings.rpc_url,
+    """A pooler agent child; its API key and Stellar secret reach it through its environment only
+    (a command line is visible to every local user)."""
+    return Child(name, ["pooler", "--pool", api_url, "--rpc", settings.rpc_url,
                         "--network", settings.network_name, "--device", device, "--json",
-                        "--state-file", str(state / f"{name}.json")], env=env)
+                        "--state-file", str(state / f"{name}.json")], env={**env, API_KEY_ENV: api_key})
 
 
 def _ports(path: Path, api_port: int | None) -> dict[str, int]:
@@ -182,12 +189,16 @@ def _drive(run: RunState, dashboard: Dashboard, supervisor: Supervisor, stopping
     """Watch children and redraw until Ctrl-C, or until the --blocks run is complete."""
     while not stopping():
         supervisor.watch()
-        run.refresh()
-        dashboard.draw()
-        if run.blocks is not None:
-            run.exit_first_farmer_after_first_block()
-            if run.finished():
-                return run.summary()
+        try:
+            run.refresh()
+            dashboard.draw()
+            if run.blocks is not None:
+                run.exit_first_farmer_after_first_block()
+                if run.finished():
+                    return run.summary()
+        except DATABASE_UNAVAILABLE:  # PostgreSQL is restarting: the supervisor brings it back
+            log.warning("database unavailable; waiting for it")
+            drop_connection()
         time.sleep(1.0)
     return None
 

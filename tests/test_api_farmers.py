@@ -57,9 +57,12 @@ def test_patch_moves_to_another_pooler_while_a_pail_is_planted_which_stays_the_o
     assert Planting.get(Planting.farmer == farmer.id).pooler_id == pooler.id
 
 
-def test_joining_a_full_pooler_is_refused(client, make_pooler, make_farmer):
+def test_joining_a_pooler_whose_seats_active_farmers_hold_is_refused(client, make_pooler, make_farmer):
+    from db.models import Farmer
+
     small = make_pooler(capacity=1)
-    make_farmer(pooler_id=small.id)
+    seated = make_farmer(pooler_id=small.id)
+    Farmer.update(status="active").where(Farmer.id == seated.id).execute()  # funded and activated
     response = client.post("/api/v1/farmers", json={"payout_address": Keypair.random().public_key,
                                                      "pooler_id": small.id, "stake_bps": 1})
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "pooler_full"

@@ -18,8 +18,8 @@ UNREACHABLE = "http://127.0.0.1:9"
 
 
 def run_cli(*args: str, secret: str | None = None):
-    env = {"KALEPOOL_POOLER_SECRET": secret} if secret else {"KALEPOOL_POOLER_SECRET": ""}
-    return CliRunner().invoke(pooler_agent, ["--api-key", "kpp_x", *args], env=env)
+    env = {"KALEPOOL_POOLER_SECRET": secret or "", "KALEPOOL_POOLER_API_KEY": "kpp_x"}
+    return CliRunner().invoke(pooler_agent, list(args), env=env)
 
 
 def test_without_a_secret_it_says_how_to_give_one():
@@ -32,6 +32,7 @@ def test_without_a_secret_it_says_how_to_give_one():
 def test_a_bad_secret_file_is_refused_without_echoing_it(tmp_path):
     path = tmp_path / "secret"
     path.write_text("SNOTAREALKEY-but-private\n")
+    path.chmod(0o600)
     result = run_cli("--pool", UNREACHABLE, "--secret-file", str(path))
     assert result.exit_code == 1
     assert "does not hold a valid Stellar secret key" in result.output
@@ -51,9 +52,10 @@ def test_friendbot_is_refused_on_mainnet():
 
 
 def agent_process(tmp_path: Path, pool: str, rpc: str) -> subprocess.Popen:
-    args = [sys.executable, "-m", "gpu_miner.agent_cli", "--pool", pool, "--api-key", "kpp_x", "--rpc", rpc,
+    args = [sys.executable, "-m", "gpu_miner.agent_cli", "--pool", pool, "--rpc", rpc,
             "--network", "devnet", "--state-file", str(tmp_path / "state.json"), "--json", "--device", "cpu"]
-    env = {**os.environ, "KALEPOOL_POOLER_SECRET": Keypair.random().secret, "NUMBA_NUM_THREADS": "1"}
+    env = {**os.environ, "KALEPOOL_POOLER_SECRET": Keypair.random().secret, "KALEPOOL_POOLER_API_KEY": "kpp_x",
+           "NUMBA_NUM_THREADS": "1"}
     return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -84,3 +86,43 @@ def test_an_unreachable_pool_is_retried_with_growing_delays(tmp_path, devnet):
     assert {e["where"] for e in errors} == {"pool"} and "unreachable" in errors[0]["message"]
     assert [e["retry_in"] for e in errors[:3]] == [0.5, 1.0, 2.0]
     assert (code, events[-1]["event"]) == (0, "stopped"), stderr
+
+
+def test_the_api_key_is_not_a_command_line_option():
+    result = CliRunner().invoke(pooler_agent, ["--pool", UNREACHABLE, "--api-key", "kpp_visible"])
+    assert result.exit_code == 2 and "No such option: --api-key" in result.output
+
+
+def test_without_an_api_key_it_says_how_to_give_one():
+    result = CliRunner().invoke(pooler_agent, ["--pool", UNREACHABLE], env={"KALEPOOL_POOLER_API_KEY": ""})
+    assert result.exit_code == 1
+    assert "set KALEPOOL_POOLER_API_KEY or give --api-key-file PATH (mode 600)" in result.output
+
+
+def test_an_api_key_file_other_users_can_read_is_refused_without_echoing_it(tmp_path):
+    path = tmp_path / "api-key"
+    path.write_text("kpp_secret_value\n")
+    path.chmod(0o644)
+    result = CliRunner().invoke(pooler_agent, ["--pool", UNREACHABLE, "--api-key-file", str(path)],
+                                env={"KALEPOOL_POOLER_API_KEY": ""})
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert "open to other users (mode 644); chmod 600" in result.output and "kpp_secret" not in result.output
+
+
+def test_a_private_api_key_file_is_accepted(tmp_path):
+    path = tmp_path / "api-key"
+    path.write_text("kpp_secret_value\n")
+    path.chmod(0o600)
+    result = CliRunner().invoke(pooler_agent, ["--pool", UNREACHABLE, "--api-key-file", str(path)],
+                                env={"KALEPOOL_POOLER_API_KEY": "", "KALEPOOL_POOLER_SECRET": ""})
+    assert result.exit_code == 1 and "give --secret-file PATH" in result.output  # past the key, at the secret
+
+
+def test_up_hands_an_agent_its_api_key_in_the_environment_not_the_command_line(tmp_path):
+    from config import load_settings
+    from jobs.up import _agent
+
+    child = _agent("pooler-1", "http://127.0.0.1:1", "kpp_secret_value", load_settings(environ={}), "cpu",
+                   tmp_path, {"KALEPOOL_POOLER_SECRET": "S..."})
+    assert not any("kpp_" in arg for arg in child.args)
+    assert child.env["KALEPOOL_POOLER_API_KEY"] == "kpp_secret_value"

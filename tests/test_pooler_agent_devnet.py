@@ -46,11 +46,12 @@ class AgentProcess:
     """`python -m gpu_miner.agent_cli --json` as a subprocess, its events parsed as they come."""
 
     def __init__(self, harness: Any, api_key: str, secret: Keypair, state_file: Path, *extra: str):
-        args = [sys.executable, "-m", "gpu_miner.agent_cli", "--pool", harness.api_url, "--api-key", api_key,
+        args = [sys.executable, "-m", "gpu_miner.agent_cli", "--pool", harness.api_url,
                 "--network", "devnet", "--rpc", harness.devnet.rpc_url, "--state-file", str(state_file),
                 "--margin-ledgers", str(MARGIN), "--json", *extra]
         # one hashing thread leaves a core to the devnet and the pool on a 2-core machine
-        env = {**os.environ, "KALEPOOL_POOLER_SECRET": secret.secret, "POCL_MAX_PTHREAD_COUNT": "1",
+        env = {**os.environ, "KALEPOOL_POOLER_SECRET": secret.secret, "KALEPOOL_POOLER_API_KEY": api_key,
+               "POCL_MAX_PTHREAD_COUNT": "1",
                "POCL_CPU_MAX_CU_COUNT": "1", "NUMBA_NUM_THREADS": "1"}
         self.stderr = open(state_file.with_suffix(".stderr"), "w")
         self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=self.stderr,

@@ -11,14 +11,16 @@ from db.connection import database, init_database
 from web import audit, blocks, farmers, payout_address, pool_actions, poolers, signin, system
 from web.api import API_PREFIX
 from web.auth import hash_token
-from web.errors import ApiError, register_error_handlers
+from web.errors import register_error_handlers
 from web.metrics import observe
 from web.pages import register_pages
-from web.ratelimit import retry_after
+from web.ratelimit import client_address, limit
 from web.services import Services, services
 
-# Connections per worker: a sync gunicorn worker serves one request at a time.
-POOL_SIZE_PER_WORKER = 4
+# Each gunicorn worker serves this many requests at once (threads); a connection for each, for the
+# planter's threads of a background plant request, and spare.
+THREADS_PER_WORKER = 8
+POOL_SIZE_PER_WORKER = THREADS_PER_WORKER + 10
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -50,17 +52,14 @@ def _start_clock() -> None:
 
 
 def _limit_rate() -> None:
-    """One request from this IP, and from this token if any; 429 with Retry-After past the limit."""
-    limiter = services().limiter
-    keys = [f"ip:{request.remote_addr}"]
+    """One request from this client, and from this token if any; 429 with Retry-After past the limit."""
+    found = services()
+    keys = [f"ip:{client_address(request, found.settings.api_trusted_proxy_hops)}"]
     header = request.headers.get("Authorization")
     if header:
         keys.append(f"token:{hash_token(header)[:32]}")
     for key in keys:
-        wait = limiter.take(key)
-        if wait:
-            raise ApiError(429, "rate_limited", f"too many requests; retry in {retry_after(wait)} s",
-                           {"Retry-After": retry_after(wait)})
+        limit(found.limiter, key)
 
 
 def _count(response: Response) -> Response:

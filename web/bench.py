@@ -1,15 +1,18 @@
-"""`manage.py bench api`: gunicorn and a load generator on loopback; requests/s and p50/p99 latency.
+"""`manage.py bench api`: `manage.py serve` and a load generator on loopback; requests/s and p50/p99 latency.
 
-Everything is throw-away: a private PostgreSQL in a temp dir, one pooler and
-one farmer, `manage.py serve`'s gunicorn command, and an asyncio client that
-keeps `--concurrency` requests in flight. The rate limit is lifted for the run.
+Everything is throw-away: a private PostgreSQL in a temp dir, a devnet (for /health),
+one pooler and one farmer, `manage.py serve` (front and gunicorn), and an asyncio client
+that keeps `--concurrency` requests in flight, optionally while `--slow-clients`
+connections trickle unfinished requests. The rate limit is lifted for the run.
 """
 from __future__ import annotations
 
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -19,11 +22,11 @@ import click
 import requests
 from stellar_sdk import Keypair
 
+from chain.local_devnet import LocalDevnet
 from config import load_settings
 from db.cluster import PrivateCluster, free_port
 from db.migrate import migrate
-from web.cli import gunicorn_command
-from web.metrics import MULTIPROC_ENV
+from web.app import THREADS_PER_WORKER
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,18 +94,48 @@ def _populate(url: str, state_dir: Path) -> str:
     return response.get_json()["api_token"]
 
 
-def _wait_until_up(port: int, server: subprocess.Popen, timeout: float = 30.0) -> None:
+def _wait_until_up(port: int, server: subprocess.Popen, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise click.ClickException(f"gunicorn exited with status {server.returncode}")
+            raise click.ClickException(f"serve exited with status {server.returncode}")
         try:
             if requests.get(f"http://127.0.0.1:{port}/api/v1/info", timeout=1).ok:
                 return
         except requests.RequestException:
             pass
         time.sleep(0.2)
-    raise click.ClickException("gunicorn did not answer within 30 s")
+    raise click.ClickException(f"serve did not answer within {timeout:.0f} s")
+
+
+async def _slow_client(port: int, stop: asyncio.Event, line_every: float) -> None:
+    """Hold a connection open by trickling header lines, never finishing the request (reconnect when cut)."""
+    while not stop.is_set():
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            while not stop.is_set() and not reader.at_eof():
+                await writer.drain()
+                try:
+                    await asyncio.wait_for(stop.wait(), line_every)
+                except asyncio.TimeoutError:
+                    writer.write(b"X-Slow: 1\r\n")
+            writer.close()
+        except OSError:
+            await asyncio.sleep(0.1)
+
+
+async def _measure(port: int, targets: list[tuple[str, dict[str, str]]], total: int, concurrency: int,
+                   slow_clients: int) -> list[Result]:
+    """Each target's figures while `slow_clients` connections trickle their heads."""
+    stop = asyncio.Event()
+    holders = [asyncio.create_task(_slow_client(port, stop, 1.0)) for _ in range(slow_clients)]
+    await asyncio.sleep(2.0 if slow_clients else 0.0)  # every slow client is connected and trickling
+    try:
+        return [await _load(port, path, headers, total, concurrency) for path, headers in targets]
+    finally:
+        stop.set()
+        await asyncio.gather(*holders, return_exceptions=True)
 
 
 @click.command("api")
@@ -110,34 +143,38 @@ def _wait_until_up(port: int, server: subprocess.Popen, timeout: float = 30.0) -
               help="Requests per endpoint.")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="gunicorn workers.")
-def bench_api(total: int, concurrency: int, workers: int) -> None:
-    """Requests/s and p50/p99 latency of GET /farmers/me and GET /poolers under gunicorn."""
+@click.option("--slow-clients", type=click.IntRange(0, 10_000), default=0, show_default=True,
+              help="Connections that trickle a header line a second and never finish, held during the run.")
+def bench_api(total: int, concurrency: int, workers: int, slow_clients: int) -> None:
+    """Requests/s and p50/p99 latency of GET /health, /farmers/me and /poolers as `manage.py serve` runs."""
     root = Path(tempfile.mkdtemp(prefix="kalepool-bench-"))
     os.chmod(root, 0o755)  # the postgres user must reach the cluster when we are root
     cluster = PrivateCluster(root / "postgres").start()
+    devnet = LocalDevnet(root / "devnet", close_interval=1.0).start()  # /health asks the RPC
     server = None
     try:
         migrate(cluster.url)
         token = _populate(cluster.url, root / "state")
         port = free_port()
-        (root / "metrics").mkdir()
         env = {**os.environ, "DATABASE_URL": cluster.url, "KALEPOOL_STATE_DIR": str(root / "state"),
-               "KALEPOOL_NETWORK": "devnet", "KALEPOOL_API_RATE_LIMIT_PER_MINUTE": "10000000",
-               MULTIPROC_ENV: str(root / "metrics")}
-        server = subprocess.Popen(gunicorn_command("127.0.0.1", port, workers, 30), cwd=ROOT, env=env)
+               "KALEPOOL_NETWORK": "devnet", "KALEPOOL_RPC_URL": devnet.rpc_url,
+               "KALEPOOL_API_RATE_LIMIT_PER_MINUTE": "10000000"}
+        server = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(port),
+                                   "--workers", str(workers)], cwd=ROOT, env=env, start_new_session=True)
         _wait_until_up(port, server)
-        targets = [("/api/v1/farmers/me", {"Authorization": f"Bearer {token}"}), ("/api/v1/poolers", {})]
-        for path, headers in targets:  # warm every worker's connection pool and caches
-            asyncio.run(_load(port, path, headers, 200, concurrency))
-        click.echo(f"gunicorn {workers} workers, {concurrency} concurrent clients, {total} requests each, "
+        targets = [("/api/v1/health", {}), ("/api/v1/farmers/me", {"Authorization": f"Bearer {token}"}),
+                   ("/api/v1/poolers", {})]
+        asyncio.run(_measure(port, targets, 200, concurrency, 0))  # warm every worker's pool and caches
+        click.echo(f"manage.py serve: {workers} workers x {THREADS_PER_WORKER} threads behind the front; "
+                   f"{concurrency} concurrent clients, {total} requests each, {slow_clients} slow clients, "
                    f"{os.cpu_count()} CPUs")
-        for path, headers in targets:
-            result = asyncio.run(_load(port, path, headers, total, concurrency))
-            click.echo(f"GET {path:<22} {result.rate:8.0f} req/s   p50 {result.percentile(0.5) * 1000:6.2f} ms   "
-                       f"p99 {result.percentile(0.99) * 1000:6.2f} ms   errors {result.errors}")
+        for result in asyncio.run(_measure(port, targets, total, concurrency, slow_clients)):
+            click.echo(f"GET {result.path:<22} {result.rate:8.0f} req/s   p50 {result.percentile(0.5) * 1000:6.2f} ms"
+                       f"   p99 {result.percentile(0.99) * 1000:6.2f} ms   errors {result.errors}")
     finally:
         if server is not None:
-            server.terminate()
+            os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
+        devnet.stop()
         cluster.stop()
         shutil.rmtree(root, ignore_errors=True)

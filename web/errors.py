@@ -6,7 +6,12 @@ import logging
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from chain.rpc import RpcUnavailable
+from db.connection import DATABASE_UNAVAILABLE
+
 log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5  # what an outage answer tells the caller to wait before trying again
 
 # werkzeug's HTTP errors, by status, as our snake_case codes
 _HTTP_CODES = {
@@ -41,6 +46,11 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
     return response
 
 
+def unavailable(code: str, message: str) -> Response:
+    """503 with Retry-After: the request was fine, a service it needs is down for now."""
+    return error_response(503, code, message, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def register_error_handlers(app: Flask) -> None:
     """Make every error, ours or werkzeug's or unexpected, answer in the one shape."""
 
@@ -58,6 +68,18 @@ def register_error_handlers(app: Flask) -> None:
         if status == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
+
+    def database_down(exc: Exception) -> Response:
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return unavailable("database_unavailable", "the database is unavailable; try again shortly")
+
+    for kind in DATABASE_UNAVAILABLE:
+        app.register_error_handler(kind, database_down)
+
+    @app.errorhandler(RpcUnavailable)
+    def rpc_down(exc: RpcUnavailable) -> Response:
+        log.warning("RPC unavailable: %s", exc)
+        return unavailable("rpc_unavailable", "the Stellar RPC is unavailable; try again shortly")
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:

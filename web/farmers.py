@@ -5,7 +5,7 @@ import csv
 import io
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 from peewee import fn
 
 from chain.rpc import RpcUnavailable
@@ -20,6 +20,7 @@ from web.history import history
 from web.farmer_money import money_view
 from web.payout_address import check_payout_address
 from web.presenters import farmer_view, farmer_views, pooled_farmer_view
+from web.ratelimit import client_address, limit
 from web.rotation import hold_custody_lock_shared
 from web.services import services
 from web.validation import BIGINT_MAX
@@ -27,14 +28,17 @@ from web.validation import BIGINT_MAX
 blueprint = Blueprint("farmers", __name__)
 TAG = "farmers"
 CHANGEABLE = ("awaiting_funding", "active")
+# Who takes a place at a pooler: farmers that funded and activated, until they have left.
+# An unfunded registration costs nothing, so a flood of them cannot fill a pooler.
+SEATED = ("active", "leaving")
 
 
 def _joinable_pooler(pooler_id: int) -> Pooler:
-    """The pooler, locked, if it is active and has room; else a 4xx naming pooler_id."""
+    """The pooler, locked, if it is active and has room for one more seated farmer; else a 4xx."""
     pooler = Pooler.select().where(Pooler.id == pooler_id).for_update().first()
     if pooler is None or not pooler.active:
         raise ApiError(400, "invalid_field", f"pooler_id: no active pooler {pooler_id}")
-    members = Farmer.select().where(Farmer.pooler == pooler, Farmer.status != "departed").count()
+    members = Farmer.select().where(Farmer.pooler == pooler, Farmer.status.in_(SEATED)).count()
     if members >= pooler.capacity:
         raise ApiError(409, "pooler_full", f"pooler_id: pooler {pooler_id} is at its capacity of "
                                            f"{pooler.capacity} farmers")
@@ -61,10 +65,13 @@ def funding_instructions(farmer: Farmer) -> dict[str, Any]:
 
 @operation(blueprint, "POST", "/farmers", "Register a farmer: the pool creates its custodial wallet",
            tag=TAG, body="FarmerCreate", status=201,
-           responses={201: "the farmer, its funding instructions and its API token (shown once)",
-                      409: "the pooler is full"})
+           responses={201: "the farmer, its funding instructions and its API token (shown once); "
+                           "unless funded and activated it expires after KALEPOOL_REGISTRATION_TTL_SECONDS",
+                      409: "the pooler is full", 429: "too many registrations from this client"})
 def create_farmer(body: Any) -> tuple[Response, int, dict[str, str]]:
     check_payout_address(body.payout_address)
+    found = services()
+    limit(found.registrations, client_address(request, found.settings.api_trusted_proxy_hops), "registrations")
     with database.atomic():
         hold_custody_lock_shared()
         pooler = _joinable_pooler(body.pooler_id)
@@ -141,10 +148,13 @@ def get_my_ledger_csv(principal: Principal) -> Response:
 
 @operation(blueprint, "POST", "/farmers/me/activate", "Check the funded custodial account on chain, add the "
            "KALE trustline, and start farming", tag=TAG, roles=("farmer",), body="Empty",
-           responses={409: "not funded yet, or not in a state that can be activated",
+           responses={409: "not funded yet, not in a state that can be activated, or the pooler is full",
                       502: "the chain refused the trustline transaction",
                       503: "the RPC server is unreachable"})
 def activate_me(principal: Principal, body: Any) -> Response:
+    if principal.row.status == "awaiting_funding":
+        with database.atomic():
+            _joinable_pooler(principal.row.pooler_id)  # a seat is taken only now
     try:
         farmer = activate(services().pool, principal.row)
     except ActivationRefused as exc:

@@ -9,7 +9,7 @@ from chain.custody import Custody
 from chain.rpc import ChainClient
 from config import Settings
 from jobs.pool import Pool, build_pool
-from web.ratelimit import RateLimiter
+from web.ratelimit import SharedRateLimiter
 from web.validation import Schemas, schemas_for
 
 RPC_TIMEOUT_SECONDS = 10.0
@@ -24,7 +24,8 @@ class Services:
         self.schemas: Schemas = schemas_for(settings.max_harvest_interval_blocks,
                                             settings.default_harvest_interval_blocks)
         self.custody = Custody.from_settings(settings)
-        self.limiter = RateLimiter(settings.api_rate_limit_per_minute)
+        self.limiter = SharedRateLimiter("api", settings.api_rate_limit_per_minute)
+        self.registrations = SharedRateLimiter("register", settings.registrations_per_hour, 3600.0)
         self._chain: ChainClient | None = None
         self._pool: Pool | None = None
         # GET /poolers is public and costly: (monotonic time made, listing), kept briefly

@@ -9,6 +9,7 @@ from chain.tolerance import skipped_total
 from db.connection import database
 from web import __version__
 from web.api import operation
+from web.errors import RETRY_AFTER_SECONDS
 from web.metrics import CONTENT_TYPE, exposition
 from web.openapi import openapi_spec
 from web.services import services
@@ -39,7 +40,7 @@ def _network_versions(rpc_url: str) -> dict:
 
 @operation(blueprint, "GET", "/health", "Whether the database and the Stellar RPC are reachable", tag=TAG,
            responses={503: "the database or the RPC is unreachable"})
-def health() -> tuple[Response, int]:
+def health() -> tuple[Response, int] | tuple[Response, int, dict[str, str]]:
     checks = {}
     try:
         database.execute_sql("SELECT 1")
@@ -55,7 +56,8 @@ def health() -> tuple[Response, int]:
         checks["rpc"] = f"unreachable: {type(exc).__name__}"
     checks["xdr_skipped"] = skipped_total()  # items this process met with arms newer than its XDR
     healthy = checks["database"] == "ok" and checks["rpc"] == "ok"
-    return jsonify({"status": "ok" if healthy else "degraded", **checks}), 200 if healthy else 503
+    body = jsonify({"status": "ok" if healthy else "degraded", **checks})
+    return (body, 200) if healthy else (body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 @operation(blueprint, "GET", "/info", "Network, contract ids, pool terms and version", tag=TAG)

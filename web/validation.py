@@ -17,6 +17,8 @@ from stellar_sdk import StrKey
 from web.errors import ApiError
 
 BIGINT_MAX = 2**63 - 1
+MAX_JSON_DEPTH = 32  # far deeper than any schema here; bounds the work of parsing and validating
+TOO_DEEP = object()
 HISTORY_KINDS = ("planting", "work", "harvest", "payout")
 
 
@@ -192,7 +194,26 @@ def json_body(model: type[M]) -> M:
         data = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "not_json", f"the body is not valid JSON: {str(exc)[:200]}") from None
+    except RecursionError:  # nested deeper than the parser's stack: as refused as any too-deep body
+        data = TOO_DEEP
+    if data is TOO_DEEP or json_depth(data) > MAX_JSON_DEPTH:
+        raise ApiError(400, "too_deep", f"the body nests arrays or objects deeper than {MAX_JSON_DEPTH} levels")
     return validate(model, data)
+
+
+def json_depth(value: Any) -> int:
+    """How deeply arrays and objects nest in a parsed JSON value (walked without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def query_args(model: type[M]) -> M:
