@@ -34,7 +34,10 @@ Names and fields are stable; `up` parses them.
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import re
+import socket
 import threading
 import time
 from concurrent.futures import Future
@@ -56,6 +59,9 @@ from gpu_miner import policy
 from gpu_miner.agent_state import EXPIRED, FAILED, SUCCESS, Attempt, BlockWork, FarmerWork, Found, StateFile, dumps
 from gpu_miner.channels import Channels, FundingError
 from gpu_miner.pool_client import PlantAnswer, PoolClient, PoolRefused, PoolUnavailable
+
+REPORT_SECONDS = 30.0  # how often the agent tells the pool its hash rate
+AGENT_NAME = re.sub(r"[^A-Za-z0-9._:-]", "-", socket.gethostname())[:64] or "agent"
 from gpu_miner.search import Job, Searcher
 
 TRANSIENT = (RpcUnavailable, BaseRequestError, requests.RequestException)
@@ -164,6 +170,7 @@ class Agent:
         self._not_before: dict[tuple[int, str], int] = {}  # (block, farmer) -> first ledger to try again
         self._fee = config.base_fee
         self._status_at = 0.0
+        self._reported_at = -REPORT_SECONDS
         self._spawn: Callable[..., Future] = _background
 
     # -- the loops -----------------------------------------------------------------------------
@@ -784,4 +791,14 @@ class Agent:
         now = time.monotonic()
         if now - self._status_at >= self.config.status_seconds:
             self._status_at = now
-            self.events.show(self.snapshot())
+            view = self.snapshot()
+            self.events.show(view)
+            if now - self._reported_at >= REPORT_SECONDS:
+                self._reported_at = now
+                threading.Thread(target=self._report_status, args=(view,), daemon=True).start()
+
+    def _report_status(self, view: dict[str, Any]) -> None:
+        """Tell the pool this agent's hash rate (the pooler's console shows it); never in the loop's way.
+        Best effort: a report the pool does not get is replaced by the next one."""
+        with contextlib.suppress(PoolUnavailable, PoolRefused):
+            self.pool.report_status(AGENT_NAME, int(view["hash_rate"]), view.get("block"))
