@@ -7,7 +7,7 @@ from stellar_sdk import (AccountMerge, Address, Asset, ChangeTrust, ClaimClaimab
 from stellar_sdk.soroban_rpc import GetTransactionStatus
 
 from devnet.genesis import kale_issuer
-from tests.fixtures.devnet import Devnet, new_funded_farmer, send_and_wait
+from tests.fixtures.devnet import Devnet, manual_devnet, new_funded_farmer, send_and_wait
 
 KALE = 10_000_000
 BASE_RESERVE = 5_000_000
@@ -16,18 +16,7 @@ Create = xdr.CreateClaimableBalanceResultCode
 Claim = xdr.ClaimClaimableBalanceResultCode
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory):
-    devnet = Devnet(tmp_path_factory.mktemp("claimable"), close_interval=0)
-    yield devnet
-    devnet.stop()
-
-
-@pytest.fixture
-def account(node):
-    keypair = Keypair.random()
-    node.fund(keypair.public_key)
-    return keypair
+node = manual_devnet("claimable")
 
 
 def submit(node: Devnet, signer: Keypair, *operations):

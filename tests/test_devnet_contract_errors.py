@@ -13,17 +13,13 @@ from stellar_sdk.soroban_rpc import GetTransactionStatus, SendTransactionStatus
 
 from chain import calls, storage
 from chain.kale import kale_hash
-from tests.fixtures.devnet import Devnet, new_funded_farmer, prepare_and_send, send_and_wait
+from tests.fixtures.devnet import manual_devnet, new_funded_farmer, prepare_and_send, send_and_wait
 
 HOMESTEADER = Keypair.from_raw_ed25519_seed(hashlib.sha256(b"kalepool devnet homesteader").digest())
 KALE = 10_000_000
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory):
-    devnet = Devnet(tmp_path_factory.mktemp("errors"), close_interval=0)
-    yield devnet
-    devnet.stop()
+node = manual_devnet("errors")
 
 
 def tx(node, source: Keypair, op, sequence_offset: int = 0):

@@ -18,13 +18,6 @@ def node(devnet):
     return devnet
 
 
-@pytest.fixture
-def account(node):
-    keypair = Keypair.random()
-    node.fund(keypair.public_key)
-    return keypair
-
-
 def pay(node: Devnet, signer: Keypair, destination: str, amount: str = "1", asset: Asset | None = None):
     envelope = (TransactionBuilder(node.server().load_account(signer.public_key), node.passphrase, base_fee=FEE)
                 .append_operation(Payment(destination, asset or Asset.native(), amount)).set_timeout(300).build())

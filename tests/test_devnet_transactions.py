@@ -1,30 +1,18 @@
 """sendTransaction checks envelopes as stellar-core does and applies classic operations and fee bumps."""
 from __future__ import annotations
 
-import pytest
 from stellar_sdk import Account, Asset, Keypair, TransactionBuilder, TransactionEnvelope, xdr
 from stellar_sdk.auth import authorize_entry
 from stellar_sdk.soroban_rpc import GetTransactionStatus, SendTransactionStatus
 
 from chain import calls
-from tests.fixtures.devnet import Devnet, new_funded_farmer, prepare_and_send, send_and_wait
+from tests.fixtures.devnet import manual_devnet, new_funded_farmer, prepare_and_send, send_and_wait
 
 Code = xdr.TransactionResultCode
 KALE = 10_000_000
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory):
-    devnet = Devnet(tmp_path_factory.mktemp("transactions"), close_interval=0)
-    yield devnet
-    devnet.stop()
-
-
-@pytest.fixture
-def account(node):
-    keypair = Keypair.random()
-    node.fund(keypair.public_key)
-    return keypair
+node = manual_devnet("transactions")
 
 
 def builder(node, keypair: Keypair, sequence_offset: int = 0, base_fee: int = 100) -> TransactionBuilder:
