@@ -18,7 +18,8 @@ from web.accounts import create_auditor
 
 def _sign_in(browser, harness, token: str) -> None:
     browser.get(f"{harness.api_url}/signin")
-    browser.find_element(By.ID, "token").send_keys(token)
+    field = wait_for(browser, lambda b: b.find_elements(By.ID, "token"), what="the sign-in form")
+    field[0].send_keys(token)
     browser.find_element(By.CSS_SELECTOR, "form[action='/signin'] button").click()
 
 
@@ -109,6 +110,7 @@ def test_a_pooler_signs_in_to_its_console_and_an_auditor_opens_a_block_page(pool
     screenshot("pooler-console")
 
     browser.find_element(By.CSS_SELECTOR, "form[action='/signout'] button").click()
+    wait_for(browser, lambda b: not b.current_url.endswith("/pooler"), what="the page after signing out")
     _, auditor_token = create_auditor("auditor-pages")
     _sign_in(browser, harness, auditor_token)
     wait_for(browser, lambda b: b.current_url.endswith("/audit"), what="the audit page")
