@@ -3,6 +3,7 @@ directory, every address printed at start, ports kept, taken ports and missing k
 in one line, commands beside `up` using its devnet, and no server left behind."""
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -123,13 +124,15 @@ def test_up_on_testnet_without_a_real_keyring_fails_at_once_with_the_keyring_mes
 def test_db_status_does_not_leave_the_private_database_running():
     state = Path(tempfile.mkdtemp(prefix="kalepool-up-cli-"))
     os.chmod(state, 0o755)  # the postgres user must reach the data dir when we are root
+    cluster = PrivateCluster(state / "postgres")
     try:
         result = manage(state, "db", "status", timeout=300)
         assert result.returncode == 0, result.stderr
         assert "applied" in result.stdout
-        assert not PrivateCluster(state / "postgres").running()
+        assert not cluster.running()
     finally:
-        subprocess.run(["rm", "-rf", str(state)], check=False)
+        cluster.stop()  # should there be one left, not beyond this test
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def test_a_persisting_condition_is_logged_once_then_on_change_and_again_after_it_cleared(caplog):
