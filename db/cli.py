@@ -1,13 +1,16 @@
 """`manage.py db`: apply migrations and show where the schema is; `open_database` for other commands."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 import click
 import psycopg2
 from peewee import DatabaseError
 
 from config import Settings, load_settings
 from db import migrate as migrations
-from db.cluster import ClusterError, database_url
+from db.cluster import ClusterError, database_url, database_url_for_once
 from db.connection import init_database
 
 
@@ -44,10 +47,21 @@ def apply_migrations(url: str) -> list[migrations.Migration]:
     return applied
 
 
+@contextmanager
+def _once_url() -> Iterator[str]:
+    """The database URL for one command; a private cluster started for it is stopped after it."""
+    try:
+        with database_url_for_once(load_settings()) as url:
+            yield url
+    except ClusterError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @db.command()
 def migrate() -> None:
     """Apply pending migrations (safe to run from several processes at once)."""
-    applied = apply_migrations(database_url_or_exit(load_settings()))
+    with _once_url() as url:
+        applied = apply_migrations(url)
     click.echo("schema is up to date" if applied else "nothing to apply: schema is up to date")
 
 
@@ -55,7 +69,8 @@ def migrate() -> None:
 def status() -> None:
     """List every migration and whether it is applied."""
     try:
-        states = migrations.status(database_url_or_exit(load_settings()))
+        with _once_url() as url:
+            states = migrations.status(url)
     except DATABASE_ERRORS as exc:
         raise click.ClickException(_first_line(exc)) from None
     for state in states:

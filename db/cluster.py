@@ -21,7 +21,9 @@ import subprocess
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import psycopg2
 from psycopg2 import sql
@@ -269,6 +271,22 @@ def database_url(settings) -> str:
     if settings.database_url:
         return settings.database_url
     return private_cluster(settings.state_dir).start().url
+
+
+@contextmanager
+def database_url_for_once(settings) -> Iterator[str]:
+    """`database_url` for a one-off command: a private cluster it had to start is stopped again
+    afterwards, so no server is left running once the command is done."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    cluster = private_cluster(settings.state_dir)
+    was_running = cluster.running()
+    try:
+        yield cluster.start().url
+    finally:
+        if not was_running:
+            cluster.stop()
 
 
 def _execute_outside_transaction(server_url: str, statement: sql.Composable) -> None:

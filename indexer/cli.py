@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from typing import Any
@@ -12,7 +13,8 @@ import click
 from peewee import fn
 
 from chain.rpc import ChainClient, RpcUnavailable
-from config import Network, load_settings
+from config import Network, Settings, load_settings
+from config.up_state import running_rpc_url
 from db.chain_models import SCOPES, Discrepancy, IndexerCursor
 from db.cli import open_database
 from db.models import Farmer
@@ -29,6 +31,15 @@ EXIT_RETENTION = 3
 EXIT_PARTIAL = 3  # audit: a check could not run
 BALANCE_CHECK_SECONDS = 24 * 3600
 RECONCILE_SECONDS = 30.0
+
+
+def _settings() -> Settings:
+    """The settings, with the devnet of a `manage.py up` running on the state directory when
+    KALEPOOL_RPC_URL does not name an RPC (the devnet profile's default is not where `up` listens)."""
+    settings = load_settings()
+    if settings.network_name != "devnet" or os.environ.get("KALEPOOL_RPC_URL"):
+        return settings
+    return load_settings(rpc_url=running_rpc_url(settings.state_dir))
 
 
 def _logging(level: str) -> None:
@@ -87,7 +98,7 @@ def indexer(scope: str, start_ledger: int | None, until_ledger: int | None, once
     than the RPC keeps, it stops (exit 3) and says what to do. With --scope pool it also
     reconciles pool records each closed block and checks balances daily.
     """
-    settings = load_settings()
+    settings = _settings()
     _logging(settings.log_level)
     open_database(settings, pool_size=4)
     network = settings.network
@@ -161,7 +172,7 @@ def audit(farmer_id: int | None, from_ledger: int | None, to_ledger: int | None,
         raise click.BadParameter("must not be after --to-ledger", param_hint="--from-ledger")
     if (resolve_id is not None) != bool(note and note.strip()):
         raise click.BadParameter("--resolve ID and --note TEXT go together", param_hint="--resolve")
-    settings = load_settings()
+    settings = _settings()
     open_database(settings)
     if resolve_id is not None:
         resolved = (Discrepancy.update(resolved_at=fn.now(), resolution=note.strip())

@@ -30,6 +30,7 @@ from chain.transactions import SimulationFailed, build_invocation, return_value
 from config import Settings
 from db.connection import database
 from db.models import Compensation, Farmer, Harvest, PausedBlock, PlantAnnouncement, Planting, TxIntent
+from jobs.condition_log import ConditionLog
 from jobs.outbox import LIVE, Action, Outbox, SourceBusy, handles
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class Harvester:
     outbox: Outbox
     sign: Signer
     settings: Settings
+    conditions: ConditionLog = field(default_factory=lambda: ConditionLog(log))  # "will retry" logs once
 
     def open_plantings(self) -> list[Planting]:
         """Plantings neither harvested on chain (by anyone) nor compensated yet."""
@@ -107,7 +109,10 @@ class Harvester:
                     self._extend(farmer, index, pail, block, latest)
                     report.extensions.append((farmer.id, index))
             except (SourceBusy, SimulationFailed) as exc:
-                log.info("farmer %s block %s: %s (will retry)", farmer.id, index, exc)
+                self.conditions.log(logging.INFO, (farmer.id, index), "farmer %s block %s: %s (will retry)",
+                                    farmer.id, index, exc)
+            else:
+                self.conditions.clear((farmer.id, index))
         return report
 
     def _harvest(self, farmer: Farmer, index: int) -> None:

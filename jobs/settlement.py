@@ -11,7 +11,7 @@ claims it; then a close merges the wallet into the farmer's payout account.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from peewee import fn
 from stellar_sdk import (AccountMerge, Asset, CreateAccount, CreateClaimableBalance, Payment, Transaction,
@@ -28,6 +28,7 @@ from db.models import (Compensation, DebtCollection, Farmer, Payout, PoolerDebt,
 from db.payout_address import effective_payout_address
 from db.settlement_figures import compute, pails
 from db.sponsored_fees import sponsor_of, sponsored_fees_total
+from jobs.condition_log import ConditionLog
 from jobs.harvest import adopt_chain_harvests
 from jobs.outbox import LIVE, Action, Outbox, handles
 from jobs.payout_plan import Leg, kale_legs, plan
@@ -68,6 +69,7 @@ class Settler:
     client: ChainClient
     outbox: Outbox
     sign: Signer
+    conditions: ConditionLog = field(default_factory=lambda: ConditionLog(log))  # a stuck farmer logs once
 
     def run_pass(self) -> list[int]:
         """Advance every leaving farmer's settlement and every wallet left open; returns the farmer
@@ -78,13 +80,15 @@ class Settler:
             try:
                 if self.settle(farmer):
                     done.append(farmer.id)
-            except Exception:
-                log.exception("settlement of farmer %s could not advance", farmer.id)
+            except Exception as exc:
+                self.conditions.log(logging.ERROR, ("settle", farmer.id), "settlement of farmer %s could not "
+                                    "advance: %s", farmer.id, exc, exc_info=True)
         for settlement in Settlement.select().where(Settlement.status == "closing"):
             try:
                 self._close(settlement)
-            except Exception:
-                log.exception("closing settlement %s could not advance", settlement.id)
+            except Exception as exc:
+                self.conditions.log(logging.ERROR, ("close", settlement.id), "closing settlement %s could not "
+                                    "advance: %s", settlement.id, exc, exc_info=True)
         return done
 
     def settle(self, farmer: Farmer) -> bool:
@@ -117,9 +121,10 @@ class Settler:
         figures = compute(farmer)
         balance = self.client.kale_balance(farmer.custodial_address)
         if (balance or 0) < figures.to_others:
-            log.error("farmer %s: wallet holds %s KALE, less than the %s its poolers are owed", farmer.id,
-                      balance, figures.to_others)
+            self.conditions.log(logging.ERROR, ("settle", farmer.id), "farmer %s: wallet holds %s KALE, less "
+                                "than the %s its poolers are owed", farmer.id, balance, figures.to_others)
             return None
+        self.conditions.clear(("settle", farmer.id))
         with database.atomic():
             settlement = Settlement.create(
                 farmer=farmer.id, pooler=farmer.pooler_id, rewards_earned=figures.rewards,

@@ -13,7 +13,6 @@ import json
 import os
 import logging
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,9 @@ import requests
 
 from chain.keystore import keystore_for
 from chain.local_devnet import LocalDevnet, free_port
-from config import NETWORKS, load_settings
+from config import NETWORKS, ConfigError, load_settings
+from config.ports import port_is_free
+from config.up_state import AlreadyRunning, claim, record_rpc_url, release
 from db.cluster import ClusterError, private_cluster
 from db.connection import DATABASE_UNAVAILABLE, drop_connection, init_database
 from db.migrate import migrate
@@ -71,11 +72,32 @@ def up(farmers: int, poolers: int, blocks: int | None, block_seconds: float, api
         raise click.UsageError("--blocks rehearses with demo farmers, on the devnet only")
     state = Path(settings.state_dir).resolve()
     state.mkdir(parents=True, exist_ok=True)
+    try:
+        if live:
+            keystore_for(settings)  # refuse now, in one line, when custody has no acceptable keyring
+        claim(state)
+    except (AlreadyRunning, ConfigError) as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        summary = _run(settings, state, farmers, poolers, blocks, block_seconds, api_port, device,
+                       pooler_api_key)
+    finally:
+        release(state)
+    if summary is not None:
+        click.echo(json.dumps(summary))
+        sys.exit(0 if summary["ok"] else 1)
+
+
+def _run(settings, state: Path, farmers: int, poolers: int, blocks: int | None, block_seconds: float,
+         api_port: int | None, device: str, pooler_api_key: str | None) -> dict | None:
+    """Start everything, drive it until done or Ctrl-C, stop it all; the --blocks summary or None."""
+    live = settings.network_name != "devnet"
     stopping = _stop_on_signals()
     supervisor = Supervisor(state / "log", state / "run", base_env={})
+    summary = None
     try:
-        database_url = _database(settings.database_url, state, supervisor)
         ports = _ports(state / "up.json", api_port)
+        database_url = _database(settings.database_url, state, supervisor)
         devnet = None if live else LocalDevnet(state / "devnet", port=ports["devnet_port"],
                                                close_interval=block_seconds / LEDGERS_PER_BLOCK)
         rpc = settings.rpc_url if devnet is None else devnet.rpc_url
@@ -85,8 +107,10 @@ def up(farmers: int, poolers: int, blocks: int | None, block_seconds: float, api
         supervisor.base_env.update({
             "DATABASE_URL": database_url, "KALEPOOL_NETWORK": settings.network_name, "KALEPOOL_RPC_URL": rpc,
             "KALEPOOL_STATE_DIR": str(state), "KALEPOOL_JOB_INTERVAL_SECONDS": str(interval)})
-        api_url = _start_pool(supervisor, devnet, ports["api_port"])
-        click.echo(f"web app: {api_url}/ (sign in with a farmer's token from {state / 'demo.json'})", err=True)
+        api_url = _start_pool(supervisor, devnet, ports["api_port"], state / "log")
+        if devnet is not None:
+            record_rpc_url(state, rpc)
+        _announce(api_url, rpc, state, devnet is not None)
         demo = None
         if devnet is not None:
             keystore = keystore_for(run_settings)
@@ -101,10 +125,22 @@ def up(farmers: int, poolers: int, blocks: int | None, block_seconds: float, api
         summary = _drive(run, Dashboard(run, interactive=sys.stdout.isatty() and blocks is None),
                          supervisor, stopping)
     finally:
+        names = [name for name, child in supervisor.children.items() if child.alive()]
         supervisor.stop_all()
-    if summary is not None:
-        click.echo(json.dumps(summary))
-        sys.exit(0 if summary["ok"] else 1)
+        if summary is None and names:
+            click.echo(f"stopped {', '.join(names)}; run `manage.py up` again to resume where it stopped "
+                       f"(state in {state})", err=True)
+    return summary
+
+
+def _announce(api_url: str, rpc: str, state: Path, demo: bool) -> None:
+    """Where everything is, before the live view takes the screen."""
+    click.echo(f"API:        {api_url}/api/v1 (web app at {api_url}/)", err=True)
+    click.echo(f"RPC:        {rpc}", err=True)
+    if demo:
+        click.echo(f"demo tokens: {state / 'demo.json'} (sign in to the web app with a farmer's token)", err=True)
+    click.echo(f"logs:       {state / 'log'}", err=True)
+    click.echo("stop:       Ctrl-C (running `manage.py up` again resumes)", err=True)
 
 
 def _database(url: str | None, state: Path, supervisor: Supervisor) -> str:
@@ -123,14 +159,14 @@ def _database(url: str | None, state: Path, supervisor: Supervisor) -> str:
     return url
 
 
-def _start_pool(supervisor: Supervisor, devnet: LocalDevnet | None, api_port: int) -> str:
+def _start_pool(supervisor: Supervisor, devnet: LocalDevnet | None, api_port: int, log_dir: Path) -> str:
     """Start the devnet (if any), the API, the scheduler and the indexer; returns the API's URL."""
     if devnet is not None:
         supervisor.add(Child("devnet", devnet.launch_args()))
         devnet.wait_healthy()
     supervisor.add(Child("api", ["serve", "--host", "127.0.0.1", "--port", str(api_port)]))
     api_url = f"http://127.0.0.1:{api_port}"
-    _wait_for(f"{api_url}/api/v1/health")
+    _wait_for(f"{api_url}/api/v1/health", log_dir / "api.log")
     supervisor.add(Child("scheduler", ["scheduler"]))
     supervisor.add(Child("indexer", ["indexer"]))
     return api_url
@@ -146,24 +182,18 @@ def _agent(name: str, api_url: str, api_key: str, settings, device: str, state: 
 
 
 def _ports(path: Path, api_port: int | None) -> dict[str, int]:
-    """The devnet and API ports: those of the last run when still free, so URLs stay the same."""
+    """The devnet and API ports: those of the last run when still free, so URLs stay the same;
+    a ClickException when `api_port` is given and another server holds it."""
+    if api_port is not None and not port_is_free(api_port):
+        raise click.ClickException(f"--api-port {api_port}: another server is listening on it")
     ports = json.loads(path.read_text()) if path.exists() else {}
     for name in ("devnet_port", "api_port"):
-        if name not in ports or not _is_free(ports[name]):
+        if name not in ports or not port_is_free(ports[name]):
             ports[name] = free_port()
     if api_port is not None:
         ports["api_port"] = api_port
     path.write_text(json.dumps(ports))
     return ports
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _demo(state: Path, settings, keystore, devnet, api_url: str, poolers: int, farmers: int) -> Demo:
@@ -203,7 +233,7 @@ def _drive(run: RunState, dashboard: Dashboard, supervisor: Supervisor, stopping
     return None
 
 
-def _wait_for(url: str, timeout: float = 60.0) -> None:
+def _wait_for(url: str, log_file: Path, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -212,7 +242,7 @@ def _wait_for(url: str, timeout: float = 60.0) -> None:
         except requests.RequestException:
             pass
         time.sleep(0.2)
-    raise click.ClickException(f"{url} did not answer within {timeout:.0f}s; see var/log/")
+    raise click.ClickException(f"{url} did not answer within {timeout:.0f}s; see {log_file}")
 
 
 def _stop_on_signals():

@@ -17,6 +17,7 @@ import click
 
 from chain.custody import Custody
 from config import load_settings
+from config.ports import port_is_free
 from db.cli import apply_migrations, database_url_or_exit, open_database
 from web.accounts import AccountError, create_auditor
 from web.app import THREADS_PER_WORKER
@@ -48,6 +49,8 @@ def serve(host: str, port: int, workers: int) -> None:
     The front reads each request whole, within KALEPOOL_API_HEADER_TIMEOUT_SECONDS and
     KALEPOOL_API_BODY_TIMEOUT_SECONDS, before a gunicorn worker thread sees it.
     """
+    if not port_is_free(port, host):
+        raise click.ClickException(f"port {port} on {host} is already in use: pick another with --port")
     settings = load_settings()
     Custody.from_settings(settings)  # refuse to start now, in one line, when the keyring is unacceptable
     url = database_url_or_exit(settings)

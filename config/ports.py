@@ -1,0 +1,15 @@
+"""Whether a local TCP port can be listened on, so a server refuses a taken port in one line."""
+from __future__ import annotations
+
+import socket
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True when nothing listens on host:port right now."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
