@@ -83,7 +83,7 @@ def test_up_rides_out_a_database_outage_and_an_rpc_outage(tmp_path):
     for name in ("DATABASE_URL", "KALEPOOL_RPC_URL"):
         env.pop(name, None)
     process = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "up", "--blocks", "3", "--farmers", "2",
-                                "--block-seconds", "20"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                "--block-seconds", "45"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     output: list[str] = []
     reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
