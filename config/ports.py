@@ -1,4 +1,4 @@
-"""Whether a local TCP port can be listened on, so a server refuses a taken port in one line."""
+"""Local TCP ports: pick a free one, or check that a server can listen on one (to refuse a taken port in one line)."""
 from __future__ import annotations
 
 import socket
@@ -13,3 +13,10 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
         except OSError:
             return False
     return True
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

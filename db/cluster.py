@@ -16,7 +16,6 @@ import pwd
 import secrets
 import shlex
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -27,6 +26,8 @@ from typing import Iterator
 
 import psycopg2
 from psycopg2 import sql
+
+from config.ports import free_port
 
 POSTGRES_USER = "postgres"
 DEFAULT_DATABASE = "kalepool"
@@ -54,13 +55,6 @@ def find_binary(name: str) -> str:
         raise ClusterError(f"PostgreSQL server binary {name!r} not found; install the postgresql "
                            "package (scripts/setup.sh does)")
     return found
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class PrivateCluster:

@@ -27,7 +27,7 @@ from stellar_sdk import Account, Asset, Keypair, Payment, SorobanServer, Transac
 
 from chain import calls, storage
 from chain.kale import kale_hash
-from chain.local_devnet import LocalDevnet
+from devnet.controller import LocalDevnet
 from config import Network, load_settings
 from db.cluster import ClusterError, create_database, database_url, drop_database
 from db.connection import close_database, init_database

@@ -16,7 +16,7 @@ import click
 from stellar_sdk import Keypair
 from peewee import fn
 
-from chain.local_devnet import LocalDevnet
+from devnet.controller import LocalDevnet
 from config import load_settings
 from db.cluster import PrivateCluster
 from db.connection import init_database

@@ -16,7 +16,7 @@ import requests
 from stellar_sdk import Asset, ChangeTrust, Keypair
 
 from chain.keystore import Keystore
-from chain.local_devnet import LocalDevnet
+from devnet.controller import LocalDevnet
 from chain.rpc import ChainClient
 from chain.transactions import build_classic, sign_with, valid_until
 from config import Settings

@@ -22,7 +22,8 @@ import click
 import requests
 
 from chain.keystore import keystore_for
-from chain.local_devnet import LocalDevnet, free_port
+from config.ports import free_port
+from devnet.controller import LocalDevnet
 from config import NETWORKS, ConfigError, load_settings
 from config.ports import port_is_free
 from config.up_state import AlreadyRunning, claim, record_rpc_url, release

@@ -19,7 +19,8 @@ from typing import Iterator
 
 import requests
 
-from db.cluster import PrivateCluster, free_port
+from config.ports import free_port
+from db.cluster import PrivateCluster
 from db.migrate import migrate
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from db.cluster import free_port
+from config.ports import free_port
 from gpu_miner.pool_client import PoolClient
 from tests.fixtures.pool import serve_pool
 from tests.served_api import served_api

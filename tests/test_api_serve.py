@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from db.cluster import free_port
+from config.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from db.cluster import free_port
+from config.ports import free_port
 from tests.served_api import ROOT, served_api
 
 

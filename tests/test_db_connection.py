@@ -2,7 +2,7 @@
 import pytest
 from peewee import OperationalError
 
-from db.cluster import free_port
+from config.ports import free_port
 from db.connection import DATABASE_UNAVAILABLE, close_database, database, drop_connection, init_database
 from tests.served_api import stoppable_postgres
 

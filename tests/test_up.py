@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chain.local_devnet import LocalDevnet
+from devnet.controller import LocalDevnet
 from db.attempts import TxAttempt
 from db.connection import init_database
 from db.models import TxIntent

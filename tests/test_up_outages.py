@@ -16,7 +16,7 @@ import psycopg2
 import pytest
 import requests
 
-from chain.local_devnet import LocalDevnet
+from devnet.controller import LocalDevnet
 from db.cluster import PrivateCluster
 from tests.test_up import assert_each_action_landed_once, summary_of
 

@@ -22,9 +22,10 @@ import click
 import requests
 from stellar_sdk import Keypair
 
-from chain.local_devnet import LocalDevnet
+from devnet.controller import LocalDevnet
 from config import load_settings
-from db.cluster import PrivateCluster, free_port
+from config.ports import free_port
+from db.cluster import PrivateCluster
 from db.migrate import migrate
 from web.app import THREADS_PER_WORKER
 

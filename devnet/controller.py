@@ -5,7 +5,6 @@ talks to it over HTTP, exactly as it talks to testnet or mainnet.
 """
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -13,14 +12,9 @@ from pathlib import Path
 
 import requests
 
+from config.ports import free_port
+
 MANAGE = Path(__file__).resolve().parents[1] / "manage.py"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class LocalDevnet:
