@@ -28,6 +28,7 @@ import requests
 from stellar_sdk import Account, Keypair, SorobanServer, TransactionBuilder, xdr
 
 from chain import calls, storage
+from chain.amounts import format_stroops
 from chain.kale import kale_hash
 from devnet import genesis
 
@@ -106,7 +107,7 @@ def _setup_farmers(node: _Node, passphrase: str, count: int, kale: int) -> list[
             node.send(node.connect(), envelope.to_xdr())
         list(pool.map(trust, farmers))
     node.call("devnet_closeLedgers", {"count": 1})
-    amount = f"{kale // 10_000_000}.{kale % 10_000_000:07d}"
+    amount = format_stroops(kale)
     _batched_setup(node, passphrase, genesis.kale_issuer(), [
         lambda b, chunk=chunk: [b.append_payment_op(f.public_key, asset, amount) for f in chunk] for chunk in chunks])
     node.call("devnet_closeLedgers", {"count": 1})

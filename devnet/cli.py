@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import gc
-import logging
 import signal
 import threading
 from pathlib import Path
 
 import click
 
+from config.logs import configure_logging
 from devnet.close_meta import PROTOCOLS
 from devnet.ledger import Chain
 from devnet.rpc import Rpc, devnet_info
@@ -42,7 +42,7 @@ from devnet.server import CloseLoop, DevnetServer
 def devnet(host: str, port: int, state_dir: str, close_interval: float, ledger_seconds: int,
            temp_ttl: int, retention: int, protocol: str, clock: str, log_level: str) -> None:
     """Run a local Stellar network (Stellar RPC at /rpc, friendbot at /friendbot) with KALE deployed."""
-    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level)
     try:
         wall = clock == "wall" or (clock == "auto" and close_interval == ledger_seconds)
         chain = Chain(Path(state_dir), ledger_seconds=ledger_seconds, temp_ttl=temp_ttl,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from stellar_sdk import Account, Keypair, Network, TransactionBuilder, xdr
 
+from chain.amounts import format_stroops
 from devnet import entries as E
 from devnet import close_meta, genesis, meta, validation
 from devnet.apply import Applied, apply_transaction
@@ -265,7 +266,7 @@ class Chain:
     def mint(self, address: str, amount: int) -> dict:
         """Pay `amount` stroops of KALE from the issuer (a mint) to `address`, which needs a trustline."""
         asset = genesis.kale_asset()
-        value = f"{amount // 10_000_000}.{amount % 10_000_000:07d}"
+        value = format_stroops(amount)
         return self._internal(genesis.kale_issuer(),
                               lambda b: b.append_payment_op(address, asset, value))
 

@@ -17,12 +17,12 @@ import requests
 from stellar_sdk import Asset, CreateAccount, Keypair, Payment, xdr
 from stellar_sdk.soroban_rpc import GetTransactionStatus
 
+from chain.amounts import STROOPS_PER_UNIT, format_stroops
 from chain.rpc import ChainClient, RpcUnavailable
 from chain.transactions import build_classic, classify_failed, classify_send, sign_with, valid_until
 
 TAG = b"kalepool channel"
 OPS_PER_TX = 100
-STROOPS_PER_XLM = 10_000_000
 
 
 class FundingError(RuntimeError):
@@ -40,8 +40,8 @@ class Funding:
     """Where XLM comes from: the pooler account pays the channels; friendbot may fund the pooler."""
 
     friendbot_url: str | None
-    channel_xlm_stroops: int = 5 * STROOPS_PER_XLM  # starting balance: reserve plus fees for many works
-    low_xlm_stroops: int = 2 * STROOPS_PER_XLM  # top up to the starting balance below this
+    channel_xlm_stroops: int = 5 * STROOPS_PER_UNIT  # starting balance: reserve plus fees for many works
+    low_xlm_stroops: int = 2 * STROOPS_PER_UNIT  # top up to the starting balance below this
     base_fee: int = 100
     timeout: int = 60
 
@@ -73,9 +73,9 @@ class Channels:
                                    f"{self.client.network.name}: fund it first")
             self._friendbot(self.pooler.public_key)
         starting = self.funding.channel_xlm_stroops
-        operations = [CreateAccount(k.public_key, self._xlm(starting)) for k in wanted
+        operations = [CreateAccount(k.public_key, format_stroops(starting)) for k in wanted
                       if balances[k.public_key] is None]
-        operations += [Payment(k.public_key, Asset.native(), self._xlm(starting - balances[k.public_key]))
+        operations += [Payment(k.public_key, Asset.native(), format_stroops(starting - balances[k.public_key]))
                        for k in wanted if balances[k.public_key] is not None
                        and balances[k.public_key] < self.funding.low_xlm_stroops]
         for offset in range(0, len(operations), OPS_PER_TX):
@@ -147,7 +147,3 @@ class Channels:
             failure = classify_failed(found)
             raise FundingError(f"funding transaction {tx_hash} failed: {failure.name}")
 
-    @staticmethod
-    def _xlm(stroops: int) -> str:
-        whole, fraction = divmod(stroops, STROOPS_PER_XLM)
-        return f"{whole}.{fraction:07d}"

@@ -12,8 +12,10 @@ from typing import Any
 import click
 from peewee import fn
 
+from chain.amounts import format_stroops
 from chain.rpc import ChainClient, RpcUnavailable
 from config import Network, Settings, load_settings
+from config.logs import configure_logging
 from config.up_state import running_rpc_url
 from db.chain_models import SCOPES, Discrepancy, IndexerCursor
 from db.cli import open_database
@@ -40,10 +42,6 @@ def _settings() -> Settings:
     if settings.network_name != "devnet" or os.environ.get("KALEPOOL_RPC_URL"):
         return settings
     return load_settings(rpc_url=running_rpc_url(settings.state_dir))
-
-
-def _logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 class Watch:
@@ -99,7 +97,7 @@ def indexer(scope: str, start_ledger: int | None, until_ledger: int | None, once
     reconciles pool records each closed block and checks balances daily.
     """
     settings = _settings()
-    _logging(settings.log_level)
+    configure_logging(settings.log_level)
     open_database(settings, pool_size=4)
     network = settings.network
     source = RpcSource(network.rpc_url)
@@ -129,12 +127,6 @@ def indexer(scope: str, start_ledger: int | None, until_ledger: int | None, once
     click.echo(f"indexer: {scope} record at ledger {IndexerCursor.get_by_id(scope).ledger}", err=True)
 
 
-def kale(stroops: int) -> str:
-    """Stroops as KALE with seven decimals, exactly."""
-    sign = "-" if stroops < 0 else ""
-    return f"{sign}{abs(stroops) // 10_000_000}.{abs(stroops) % 10_000_000:07d}"
-
-
 def _discrepancy(row: Discrepancy) -> dict[str, Any]:
     return {"id": row.id, "kind": row.kind, "farmer_id": row.farmer_id, "block_index": row.block_index,
             "pool_side": row.pool_side, "chain_side": row.chain_side,
@@ -142,15 +134,15 @@ def _discrepancy(row: Discrepancy) -> dict[str, Any]:
 
 
 def _print_statement(item: dict[str, Any]) -> None:
-    click.echo(f"farmer {item['farmer_id']} ({item['custodial_address']}): planted {kale(item['planted'])} KALE "
+    click.echo(f"farmer {item['farmer_id']} ({item['custodial_address']}): planted {format_stroops(item['planted'])} KALE "
                f"in {item['blocks_planted']} blocks ({item['blocks_worked']} worked), harvested "
-               f"{kale(item['harvested'])}, compensations {kale(item['compensations'])}, "
-               f"KALE in {kale(item['kale_received'])} out {kale(item['kale_sent'])} net {kale(item['kale_net'])}")
+               f"{format_stroops(item['harvested'])}, compensations {format_stroops(item['compensations'])}, "
+               f"KALE in {format_stroops(item['kale_received'])} out {format_stroops(item['kale_sent'])} net {format_stroops(item['kale_net'])}")
     for asset, ledger in item["custody_ledger"].items():
-        classes = ", ".join(f"{name} {kale(total)}" for name, total in ledger["classes"].items())
-        click.echo(f"  custody ledger {asset}: balance {kale(ledger['balance'])} ({classes or 'no entries'})")
+        classes = ", ".join(f"{name} {format_stroops(total)}" for name, total in ledger["classes"].items())
+        click.echo(f"  custody ledger {asset}: balance {format_stroops(ledger['balance'])} ({classes or 'no entries'})")
     for payment in item["settlement"]:
-        amount = "" if payment["amount"] is None else kale(payment["amount"]) + " "
+        amount = "" if payment["amount"] is None else format_stroops(payment["amount"]) + " "
         click.echo(f"  settlement: {payment['type']} {amount}{payment['asset']} to {payment['recipient']} "
                    f"{payment['destination']} (tx {payment['tx_hash']}, ledger {payment['ledger']})")
 

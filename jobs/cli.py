@@ -1,24 +1,18 @@
 """`manage.py scheduler`: run the pool's recurring jobs (one leader, others on hot standby)."""
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 
 import click
 
 from config import load_settings
+from config.logs import configure_logging
 from db.cluster import ClusterError, database_url
 from db.connection import init_database
 from jobs.leader import Leadership
 from jobs.pool import build_pool
 from jobs.scheduler import EXIT_LOST_LEADERSHIP, Scheduler
-
-
-def configure_logging(level: str) -> None:
-    """One log format for every pool process (never a secret in it)."""
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
 
 
 @click.command()

@@ -20,7 +20,7 @@ from config import Settings
 from db.chain_models import Discrepancy
 from db.models import Compensation, Farmer, Harvest, Planting, Settlement, Work
 from jobs.demo import Demo
-from jobs.payout_plan import stroops_to_amount
+from chain.amounts import format_stroops
 from jobs.supervisor import MANAGE
 
 
@@ -223,5 +223,5 @@ class Dashboard:
             zeros = "-" if farmer.best_zeros is None else str(farmer.best_zeros)
             lines.append(f"{farmer.id:>6}  {farmer.address[:12] + '..':<14} {farmer.status:<16} {farmer.planted:>7} "
                          f"{farmer.worked:>6} {farmer.harvested:>9} {zeros:>10} "
-                         f"{stroops_to_amount(farmer.rewards):>16}")
+                         f"{format_stroops(farmer.rewards):>16}")
         return lines

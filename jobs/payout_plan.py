@@ -16,12 +16,8 @@ from dataclasses import dataclass
 from stellar_sdk import (AccountMerge, Asset, ChangeTrust, Claimant, CreateAccount, CreateClaimableBalance,
                          Operation, Payment)
 
+from chain.amounts import format_stroops
 from chain.rpc import BASE_RESERVE, AccountInfo
-
-
-def stroops_to_amount(stroops: int) -> str:
-    """An exact decimal string of a stroop amount, as classic operations take it."""
-    return f"{stroops // 10_000_000}.{stroops % 10_000_000:07d}"
 
 
 @dataclass(frozen=True)
@@ -77,10 +73,10 @@ def plan(legs: list[Leg], kale_asset: Asset, wallet: AccountInfo, has_trustline:
     formed: list[tuple[Leg, str]] = []
     for leg in legs:
         if can_receive.get(leg.destination, False):
-            operations.append(Payment(leg.destination, kale_asset, stroops_to_amount(leg.amount)))
+            operations.append(Payment(leg.destination, kale_asset, format_stroops(leg.amount)))
             formed.append((leg, "payment"))
         else:
-            operations.append(CreateClaimableBalance(kale_asset, stroops_to_amount(leg.amount),
+            operations.append(CreateClaimableBalance(kale_asset, format_stroops(leg.amount),
                                                      [Claimant(leg.destination)]))
             formed.append((leg, "claimable_balance"))
     if has_trustline:
@@ -91,17 +87,17 @@ def plan(legs: list[Leg], kale_asset: Asset, wallet: AccountInfo, has_trustline:
     spare = wallet.balance - fee - keep - (2 * BASE_RESERVE if not farmer_exists and claimable == 0 else 0)
     charged = min(sponsor.amount, max(spare, 0)) if sponsor else 0
     if charged > 0:
-        operations.append(Payment(sponsor.destination, Asset.native(), stroops_to_amount(charged)))
+        operations.append(Payment(sponsor.destination, Asset.native(), format_stroops(charged)))
     if claimable == 0:
         if not farmer_exists:
-            operations.append(CreateAccount(farmer_destination, stroops_to_amount(2 * BASE_RESERVE)))
+            operations.append(CreateAccount(farmer_destination, format_stroops(2 * BASE_RESERVE)))
         operations.append(AccountMerge(farmer_destination))
         return Plan(operations, formed, 2 * BASE_RESERVE if not farmer_exists else 0, merges=True)
     xlm = spare - charged
     if farmer_exists and xlm > 0:
-        operations.append(Payment(farmer_destination, Asset.native(), stroops_to_amount(xlm)))
+        operations.append(Payment(farmer_destination, Asset.native(), format_stroops(xlm)))
     elif not farmer_exists and xlm >= 2 * BASE_RESERVE:
-        operations.append(CreateAccount(farmer_destination, stroops_to_amount(xlm)))
+        operations.append(CreateAccount(farmer_destination, format_stroops(xlm)))
     else:
         xlm = 0
     return Plan(operations, formed, xlm, merges=False)

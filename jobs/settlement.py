@@ -18,6 +18,7 @@ from stellar_sdk import (AccountMerge, Asset, CreateAccount, CreateClaimableBala
                          TransactionEnvelope, xdr)
 from stellar_sdk.soroban_rpc import GetTransactionResponse
 
+from chain.amounts import parse_amount
 from chain.custody import Signer
 from chain.rpc import ChainClient
 from chain.transactions import build_classic
@@ -243,7 +244,7 @@ def record_payout(intent: TxIntent, found: GetTransactionResponse) -> None:
     for op in operations:
         if isinstance(op, Payment) and op.asset.is_native() and op.destination.account_id != farmer.payout_address:
             Payout.create(settlement=settlement.id, farmer=farmer.id, recipient="sponsor",
-                          destination=op.destination.account_id, asset="XLM", amount=_stroops(op.amount),
+                          destination=op.destination.account_id, asset="XLM", amount=parse_amount(op.amount),
                           attempt=intent.attempts, status="confirmed", tx_hash=intent.tx_hash, ledger=found.ledger)
     xlm = _xlm_paid(operations, found.result_xdr, farmer.payout_address)
     merged = any(isinstance(op, AccountMerge) for op in operations)
@@ -280,16 +281,11 @@ def _operations(envelope_xdr: str) -> list:
 def _kale_amount(op) -> int | None:
     if not isinstance(op, (Payment, CreateClaimableBalance)) or op.asset.is_native():
         return None
-    return _stroops(op.amount)
+    return parse_amount(op.amount)
 
 
 def _destination(op) -> str:
     return op.destination.account_id if isinstance(op, Payment) else op.claimants[0].destination
-
-
-def _stroops(amount) -> int:
-    whole, _, fraction = str(amount).partition(".")
-    return int(whole) * 10_000_000 + int((fraction + "0000000")[:7])
 
 
 def _xlm_paid(operations: list, result_xdr: str, farmer_destination: str) -> int:
@@ -297,9 +293,9 @@ def _xlm_paid(operations: list, result_xdr: str, farmer_destination: str) -> int
     paid = 0
     for op in operations:
         if isinstance(op, Payment) and op.asset.is_native() and op.destination.account_id == farmer_destination:
-            paid += _stroops(op.amount)
+            paid += parse_amount(op.amount)
         elif isinstance(op, CreateAccount):
-            paid += _stroops(op.starting_balance)
+            paid += parse_amount(op.starting_balance)
     return paid + _merged_xlm(result_xdr)
 
 

@@ -6,6 +6,7 @@ from stellar_sdk import (AccountMerge, Address, Asset, ChangeTrust, ClaimClaimab
                          CreateClaimableBalance, Keypair, Payment, StrKey, TransactionBuilder, scval, xdr)
 from stellar_sdk.soroban_rpc import GetTransactionStatus
 
+from chain.amounts import format_stroops
 from devnet.genesis import kale_issuer
 from tests.fixtures.devnet import Devnet, manual_devnet, new_funded_farmer, send_and_wait
 
@@ -236,9 +237,9 @@ def test_sponsoring_raises_the_minimum_balance_for_payments_and_fees(node, accou
     minimum = (2 + 0 + 2) * BASE_RESERVE
     spendable = xlm(node, account.public_key) - FEE - minimum
     home = node.info["homesteader"]
-    _, too_much = submit(node, account, Payment(home, Asset.native(), _amount(spendable + 1)))
+    _, too_much = submit(node, account, Payment(home, Asset.native(), format_stroops(spendable + 1)))
     assert op_result(too_much).payment_result.code == xdr.PaymentResultCode.PAYMENT_UNDERFUNDED
-    _, exact = submit(node, account, Payment(home, Asset.native(), _amount(spendable - FEE)))
+    _, exact = submit(node, account, Payment(home, Asset.native(), format_stroops(spendable - FEE)))
     assert exact.status == GetTransactionStatus.SUCCESS
     assert xlm(node, account.public_key) == minimum
     envelope = (TransactionBuilder(node.server().load_account(account.public_key), node.passphrase, base_fee=FEE)
@@ -252,7 +253,7 @@ def test_sponsoring_raises_the_minimum_balance_for_payments_and_fees(node, accou
 def test_a_creator_without_the_reserve_gets_low_reserve(node, account):
     spendable = xlm(node, account.public_key) - FEE - 2 * BASE_RESERVE
     balance_id, code, _ = create(node, account, [unconditional(Keypair.random())],
-                                 amount=_amount(spendable - BASE_RESERVE + 1))
+                                 amount=format_stroops(spendable - BASE_RESERVE + 1))
     assert code == Create.CREATE_CLAIMABLE_BALANCE_LOW_RESERVE
     assert stored_balance(node, balance_id) is None and num_sponsoring(node, account.public_key) == 0
 
@@ -313,10 +314,6 @@ def _events(node, start: int, end: int) -> list[list[xdr.SCVal]]:
 def _strkey(balance_id: str) -> str:
     """The B... address of a balance from its hex ClaimableBalanceID XDR (4-byte type -> 1-byte type)."""
     return StrKey.encode_claimable_balance(bytes.fromhex(balance_id)[3:])
-
-
-def _amount(stroops: int) -> str:
-    return f"{stroops // 10_000_000}.{stroops % 10_000_000:07d}"
 
 
 def _merge(node) -> AccountMerge:

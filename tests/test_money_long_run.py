@@ -19,7 +19,7 @@ from db.chain_models import ChainKaleMovement, ChainTransaction, Discrepancy
 from db.custody_ledger import wallet_balance
 from db.models import Farmer, Harvest, Payout, Settlement, SettlementPeriod, TxIntent
 from db.settlement_figures import pails
-from jobs.payout_plan import stroops_to_amount
+from chain.amounts import format_stroops
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCKS = 20
@@ -109,7 +109,7 @@ def test_thirty_farmers_three_poolers_twenty_blocks_of_chaos_settle_to_the_stroo
             with contextlib.suppress(SimulationFailed):  # the pool's scheduler may have harvested it first
                 harness.invoke_as(outsider, calls.harvest(contract, farmer.address, pail.block_index))
         harness.classic(outsider, [Payment(rng.choice(everyone).address, kale,
-                                           stroops_to_amount(rng.randint(1, 10 * STROOPS_PER_KALE)))])
+                                           format_stroops(rng.randint(1, 10 * STROOPS_PER_KALE)))])
         if rng.random() < 0.5:
             harness.devnet.fail_next(rng.choice(everyone).address, 1)
         if rng.random() < 0.25:

@@ -5,7 +5,7 @@ from stellar_sdk import Asset, ChangeTrust, ClaimClaimableBalance, Payment, Tran
 from chain import calls
 from chain.kale import STROOPS_PER_KALE
 from db.models import Compensation, Farmer, Harvest, PoolerDebt, Settlement, TxIntent
-from jobs.payout_plan import stroops_to_amount
+from chain.amounts import format_stroops
 
 
 def kale(harness) -> Asset:
@@ -278,4 +278,4 @@ def test_get_me_shows_chain_balances_staked_kale_and_the_exit_preview(pool_harne
     assert me["balances"]["xlm"] == pool_harness.client.account(farmer.address).balance
     assert me["balances"]["staked"] == stake
     assert me["exit_preview"]["farmer_kale"] == me["balances"]["kale"]
-    assert stroops_to_amount(stake)  # a whole-stroop amount
+    assert format_stroops(stake)  # a whole-stroop amount
