@@ -141,6 +141,13 @@ def skip_optional(data: bytes, pos: int, size: int) -> int:
     return pos + 4 + (size if u32(data, pos) else 0)
 
 
+def skip_signer_key(data: bytes, pos: int) -> int:
+    """Past one SignerKey: 4-byte type and 32-byte key, plus a payload for a signed-payload signer."""
+    signed_payload = u32(data, pos) == 3
+    pos += 36
+    return skip_opaque(data, pos) if signed_payload else pos
+
+
 def skip_sc_address(data: bytes, pos: int) -> int:
     """The offset past the SCAddress at `pos`."""
     size = _SC_ADDRESS_SIZE.get(u32(data, pos))
@@ -180,11 +187,7 @@ def _skip_account_entry(data: bytes, pos: int) -> int:
     pos = skip_opaque(data, pos + 4) + 4  # flags, home domain, thresholds
     signers, pos = u32(data, pos), pos + 4
     for _ in range(signers):
-        signed_payload = u32(data, pos) == 3
-        pos += 36
-        if signed_payload:
-            pos = skip_opaque(data, pos)
-        pos += 4
+        pos = skip_signer_key(data, pos) + 4  # and its weight
     if u32(data, pos) != 1:
         return pos + 4
     pos += 20  # v1: liabilities
@@ -348,3 +351,14 @@ def outline(data: bytes) -> MetaOutline:
     _, pos = _event_spans(data, pos, 4)  # transaction-level (fee) events
     diagnostic, pos = _event_spans(data, pos, 4)
     return MetaOutline(data, changes, op_events, return_value, diagnostic)
+
+
+def outline_or_none(meta_b64: str | None, what: str = "transaction meta") -> MetaOutline | None:
+    """The outline of base64 meta; None when absent or holding an arm newer than this code (counted as `what`)."""
+    if not meta_b64:
+        return None
+    try:
+        return outline(base64.b64decode(meta_b64))
+    except ValueError as exc:
+        note_skipped(what, exc)
+        return None

@@ -123,20 +123,9 @@ def invocation(envelope_xdr: str) -> tuple[str, str, list[xdr.SCVal]]:
             call.function_name.sc_symbol.decode(), list(call.args))
 
 
-def _outline(meta_xdr: str | None) -> meta.MetaOutline | None:
-    """The meta's outline, or None when absent or holding an arm newer than this code (counted)."""
-    if not meta_xdr:
-        return None
-    try:
-        return meta.outline(base64.b64decode(meta_xdr))
-    except ValueError as exc:
-        note_skipped("transaction meta", exc)
-        return None
-
-
 def return_value(response: GetTransactionResponse) -> xdr.SCVal | None:
     """The invocation's return value from a successful transaction's meta (None if unreadable)."""
-    outlined = _outline(response.result_meta_xdr)
+    outlined = meta.outline_or_none(response.result_meta_xdr)
     if outlined is None or outlined.return_value is None:
         return None
     try:
@@ -225,7 +214,7 @@ def classify_send(response: SendTransactionResponse) -> Failure | None:
 def classify_failed(response: GetTransactionResponse) -> Failure:
     """Why a transaction that landed with status FAILED failed."""
     events = []
-    outlined = _outline(response.result_meta_xdr)
+    outlined = meta.outline_or_none(response.result_meta_xdr)
     for span in outlined.diagnostic_events if outlined is not None else []:
         try:
             events.append(outlined.decode(span, xdr.ContractEvent))

@@ -181,17 +181,6 @@ def _row(raw: RawTransaction, envelope: Envelope, result: _Result) -> dict[str, 
     }
 
 
-def _outline(meta_b64: str) -> meta.MetaOutline | None:
-    """The meta's outline; None when absent or holding an arm newer than this code (counted)."""
-    if not meta_b64:
-        return None
-    try:
-        return meta.outline(base64.b64decode(meta_b64))
-    except ValueError as exc:
-        note_skipped("indexer meta", exc)
-        return None
-
-
 def _tolerant(read: Any) -> Any:
     """`read()`, or None (counted) when what it reads holds an arm newer than this code."""
     try:
@@ -218,7 +207,7 @@ def decode_transaction(raw: RawTransaction, scope: Scope) -> tuple[dict[str, Any
     if call is None:
         row["operations"] = classic_operations(envelope.operations, result.operations)
         return row, classic_kale_movements(row, scope.network)
-    outline = _outline(raw.meta)
+    outline = meta.outline_or_none(raw.meta, "indexer meta")
     if row["successful"] and outline is not None and outline.return_value is not None:
         row["return_value"] = _tolerant(lambda: read_scval(outline.data, outline.return_value[0]))
     if not row["successful"]:

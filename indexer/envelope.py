@@ -12,7 +12,7 @@ from typing import Any
 
 from stellar_sdk import xdr
 
-from chain.meta import skip_opaque, skip_optional, skip_sc_address, skip_scval, u32
+from chain.meta import skip_opaque, skip_optional, skip_sc_address, skip_scval, skip_signer_key, u32
 from indexer.values import account, read_scval, sc_address, to_json
 
 _OT = xdr.OperationType
@@ -56,10 +56,7 @@ def _skip_preconditions(data: bytes, pos: int) -> int | None:
     pos = skip_optional(data, skip_optional(data, skip_optional(data, pos + 4, 16), 8), 8) + 12
     count, pos = u32(data, pos), pos + 4
     for _ in range(count):
-        signed_payload = u32(data, pos) == 3
-        pos += 36
-        if signed_payload:
-            pos = skip_opaque(data, pos)
+        pos = skip_signer_key(data, pos)
     return pos
 
 
