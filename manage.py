@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "devnet": ("devnet.cli", "devnet", "Run a local Stellar network with the KALE contracts."),
     "serve": ("web.cli", "serve", "Serve the JSON API under gunicorn."),
     "db": ("db.cli", "db", "Database schema: migrate, status."),
-    "keys": ("web.cli", "keys", "Custodial key management (master key rotation)."),
+    "keys": ("jobs.custody_cli", "keys", "Custodial key management (master key rotation)."),
     "pooler": ("gpu_miner.agent_cli", "pooler_agent", "Run a pooler agent, or manage poolers (create)."),
     "auditor": ("web.cli", "auditor", "Manage auditor tokens."),
     "miner": ("gpu_miner.cli", "miner", "Search KALE nonces on this machine's devices."),
