@@ -1,4 +1,8 @@
 """The outbox: written before sent, resolved only by the chain, one transaction per action."""
+import importlib
+import re
+from pathlib import Path
+
 import pytest
 from stellar_sdk import Asset, Payment, xdr
 from stellar_sdk.soroban_rpc import SendTransactionResponse
@@ -7,7 +11,7 @@ from chain.transactions import SimulationFailed, build_classic
 from db.attempts import TxAttempt
 from db.chain_models import Discrepancy
 from db.models import Farmer, TxIntent
-from jobs.outbox import Action, SourceBusy
+from jobs.outbox import HANDLERS, Action, SourceBusy
 
 
 def payment_action(pool_harness, farmer, key: str):
@@ -140,3 +144,21 @@ def test_a_frozen_key_refusal_ends_the_action_for_good_and_raises_an_alarm(pool_
     assert (again.id, again.attempts) == (intent.id, 1)
     alarm = Discrepancy.get(Discrepancy.kind == "frozen_key")
     assert alarm.pool_side["key"] == "fund:frozen" and alarm.farmer_id == farmer.id
+
+
+def test_each_action_registers_its_result_handler_in_the_module_that_sends_it():
+    importlib.import_module("jobs.pool")  # wires every job, as the scheduler and the API do
+
+    senders = {"plant": "jobs.plant", "harvest": "jobs.harvest", "payout": "jobs.settlement",
+               "close": "jobs.settlement"}
+    assert {action: HANDLERS[action].__module__ for action in senders} == senders
+
+
+def test_only_the_outbox_writes_an_intent():
+    root = Path(__file__).resolve().parents[1]
+    writes = re.compile(r"TxIntent\.(update|create|insert|delete|replace)\b|intent\.save\(|"
+                        r"(UPDATE|INSERT INTO|DELETE FROM)\s+tx_intents", re.IGNORECASE)
+    writers = {str(path.relative_to(root)) for package in ("chain", "db", "indexer", "jobs", "web")
+               for path in (root / package).rglob("*.py")
+               if writes.search(path.read_text())}
+    assert writers == {"jobs/outbox.py"}
