@@ -7,7 +7,6 @@ the database layer.
 """
 from __future__ import annotations
 
-import copy
 import importlib
 import importlib.util
 import sys
@@ -22,8 +21,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "devnet": ("devnet.cli", "devnet", "Run a local Stellar network with the KALE contracts."),
     "serve": ("web.cli", "serve", "Serve the JSON API under gunicorn."),
     "db": ("db.cli", "db", "Database schema: migrate, status."),
-    "keys": ("web.cli", "keys", "Custodial key management (master key rotation)."),
-    "pooler": ("gpu_miner.agent_cli", "pooler_agent", "Run a pooler agent, or manage poolers (create)."),
+    "keys": ("jobs.custody_cli", "keys", "Custodial key management (master key rotation)."),
+    "pooler": ("gpu_miner.agent_cli", "pooler_agent", "Run a pooler agent on a GPU machine."),
+    "poolers": ("web.pooler_cli", "poolers", "Manage the pool's poolers (create)."),
     "auditor": ("web.cli", "auditor", "Manage auditor tokens."),
     "miner": ("gpu_miner.cli", "miner", "Search KALE nonces on this machine's devices."),
     "scheduler": ("jobs.cli", "scheduler", "Run the scheduled jobs (one leader, hot standby)."),
@@ -40,34 +40,6 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
     "indexer": ("indexer.bench", "bench_indexer", "Indexer backfill rate and steady-state lag."),
     "pooler": ("gpu_miner.agent_cli", "bench_pooler", "Pooler agent: device idle share per block."),
 }
-
-
-def pooler_group(agent: click.Command) -> click.Group:
-    """`pooler`: run the agent (gpu_miner) or, with a subcommand, manage poolers (web).
-
-    The two halves may not import each other (a pooler machine has no database), so
-    they meet here. The agent's required options are checked only when it runs.
-    """
-    from web.pooler_cli import create
-
-    params = [copy.copy(param) for param in agent.params]
-    required = [param.name for param in params if param.required]
-    for param in params:
-        param.required = False
-
-    @click.pass_context
-    def run(ctx: click.Context, **options):
-        if ctx.invoked_subcommand is not None:
-            return
-        missing = [f"--{name.replace('_', '-')}" for name in required if options.get(name) is None]
-        if missing:
-            raise click.UsageError(f"missing option(s) {', '.join(missing)} (or use a subcommand: create)")
-        ctx.invoke(agent, **options)
-
-    group = click.Group("pooler", params=params, callback=run, invoke_without_command=True,
-                        help=" ".join(agent.help.split()) + "\n\nWith a subcommand, manage poolers instead (create).")
-    group.add_command(create)
-    return group
 
 
 class LazyGroup(click.Group):
@@ -93,8 +65,7 @@ class LazyGroup(click.Group):
         if name not in self.lazy or not self._available(name):
             return None
         module, attribute, _ = self.lazy[name]
-        command = getattr(importlib.import_module(module), attribute)
-        return pooler_group(command) if self.lazy is COMMANDS and name == "pooler" else command
+        return getattr(importlib.import_module(module), attribute)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, self.lazy[name][2] if name in self.lazy

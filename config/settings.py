@@ -2,7 +2,9 @@
 
 Precedence: environment variable > settings file (`KALEPOOL_CONFIG`) > default.
 Every setting is validated when loaded; a bad one raises `ConfigError` with a
-one-line message that names it.
+one-line message that names it (the variable, or the file and key, it came from).
+Hand-written, not pydantic-settings: its sources read only os.environ and skip a
+missing file, so both would be overridden, and Settings must stay a dataclass.
 """
 from __future__ import annotations
 

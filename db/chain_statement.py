@@ -64,7 +64,7 @@ def kale_ledger(farmer: Farmer, from_ledger: int | None = None, to_ledger: int |
     return rows
 
 
-def statement(farmer: Farmer, from_ledger: int | None = None, to_ledger: int | None = None) -> dict[str, Any]:
+def chain_statement(farmer: Farmer, from_ledger: int | None = None, to_ledger: int | None = None) -> dict[str, Any]:
     """The farmer's statement from chain rows in [from_ledger, to_ledger] (everything by default)."""
     params = {"address": farmer.custodial_address, **_bounds(from_ledger, to_ledger)}
     closed = newest_planted_block()

@@ -24,7 +24,7 @@ from indexer.custody_ledger import post_all, post_if_empty
 from indexer.ingest import Batch, Indexer, IndexerError, open_cursor
 from indexer.reconcile import check_balances, check_ledgers, open_block, reconcile
 from indexer.source import RetentionExceeded, RpcError, RpcSource
-from db.chain_statement import statement
+from db.chain_statement import chain_statement
 from db.custody_ledger import summary as custody_summary
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,7 @@ def audit(farmer_id: int | None, from_ledger: int | None, to_ledger: int | None,
     farmers = Farmer.select().order_by(Farmer.id)
     if farmer_id is not None:
         farmers = farmers.where(Farmer.id == farmer_id)
-    statements = [{**statement(farmer, from_ledger, to_ledger),
+    statements = [{**chain_statement(farmer, from_ledger, to_ledger),
                    "custody_ledger": custody_summary(farmer.custodial_address, to_ledger)} for farmer in farmers]
     if as_json:
         click.echo(json.dumps({"chain_record": {"start_ledger": cursor.start_ledger, "ledger": cursor.ledger},

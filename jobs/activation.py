@@ -91,4 +91,4 @@ def _send_trustline(pool: Pool, farmer: Farmer) -> TxIntent:
     # A trustline that landed and failed (no XLM for the reserve then) is rebuilt by the outbox.
     action = Action(key=trustline_key(farmer.id), action="trustline", source=farmer.custodial_address,
                     farmer_id=farmer.id, pooler_id=farmer.pooler_id)
-    return pool.outbox.send(action, build, lambda envelope: pool.custody.sign_transaction(farmer, envelope))
+    return pool.outbox.send(action, build, pool.custody.sign_transaction, farmer)

@@ -124,7 +124,7 @@ class Harvester:
 
         action = Action(key=harvest_key(farmer.id, index), action="harvest", source=source,
                         farmer_id=farmer.id, pooler_id=farmer.pooler_id, block_index=index)
-        self.outbox.send(action, build, lambda envelope: self.sign(farmer, envelope))
+        self.outbox.send(action, build, self.sign, farmer)
 
     def _extend(self, farmer: Farmer, index: int, pail: Entry, block: Entry, latest: int) -> None:
         source = farmer.custodial_address
@@ -138,7 +138,7 @@ class Harvester:
 
         action = Action(key=f"ttl_extend:{farmer.id}:{index}", action="ttl_extend", source=source,
                         farmer_id=farmer.id, pooler_id=farmer.pooler_id, block_index=index)
-        self.outbox.send(action, build, lambda envelope: self.sign(farmer, envelope))
+        self.outbox.send(action, build, self.sign, farmer)
 
     def _compensate(self, planting: Planting) -> None:
         announced = PlantAnnouncement.get_or_none(PlantAnnouncement.farmer == planting.farmer_id,

@@ -25,6 +25,7 @@ from peewee import IntegrityError, fn
 from stellar_sdk import TransactionEnvelope
 from stellar_sdk.soroban_rpc import GetTransactionResponse, GetTransactionStatus
 
+from chain.custody import CustodialRow, Signer
 from chain.fee_bump import inner_envelope
 from chain.rpc import ChainClient, RpcUnavailable
 from chain.transactions import Failure, classify_failed, classify_send, envelope_max_time
@@ -43,9 +44,8 @@ LIVE = ("new", "submitted")
 FINAL = ("success", "failed")
 REPLANNABLE = ("dead", "failed")  # the envelope can no longer land: a new one may be signed
 
-# build(sequence, max_time, fee) -> unsigned envelope; sign(envelope) signs it in place.
+# build(sequence, max_time, fee) -> unsigned envelope; the farmer's Signer then signs it in place.
 Build = Callable[[int, int, int], TransactionEnvelope]
-Sign = Callable[[TransactionEnvelope], None]
 # Called inside the transaction that finalizes the intent, so its records are written once.
 Handler = Callable[[TxIntent, GetTransactionResponse], None]
 HANDLERS: dict[str, Handler] = {}
@@ -90,21 +90,21 @@ class Outbox:
 
     # -- sending -------------------------------------------------------------------------
 
-    def send(self, action: Action, build: Build, sign: Sign, rebuild: bool = True) -> TxIntent:
-        """Make sure `action` has a signed, recorded envelope, and push it one step.
+    def send(self, action: Action, build: Build, sign: Signer, farmer: CustodialRow) -> TxIntent:
+        """Make sure `action` has an envelope signed as `farmer`, recorded, and push it one step.
 
         An existing live or successful intent is only stepped; a dead or failed one gets a
-        new envelope built from fresh chain state when `rebuild` (its predecessor can no
-        longer land).
+        new envelope built from fresh chain state (its predecessor can no longer land).
         """
         intent = TxIntent.get_or_none(TxIntent.idempotency_key == action.key)
         if intent is None:
-            intent = self._create(action, build, sign)
-        elif intent.status in REPLANNABLE and rebuild and intent.error_code != "frozen":
-            intent = self._rebuild(intent, build, sign)
+            intent = self._create(action, build, sign, farmer)
+        elif intent.status in REPLANNABLE and intent.error_code != "frozen":
+            intent = self._rebuild(intent, build, sign, farmer)
         return self.step(intent)
 
-    def _signed(self, source: str, build: Build, sign: Sign, attempt: int) -> TransactionEnvelope:
+    def _signed(self, source: str, build: Build, sign: Signer, farmer: CustodialRow,
+                attempt: int) -> TransactionEnvelope:
         account = self.client.account(source)
         if account is None:
             raise SourceBusy(f"source account {source} does not exist on chain")
@@ -113,11 +113,11 @@ class Outbox:
         with self.stopwatch.phase("simulate"):
             envelope = build(account.sequence, latest.close_time + self.settings.tx_timeout_seconds, fee)
         with self.stopwatch.phase("sign"):
-            sign(envelope)
+            sign(farmer, envelope)
         return self.sponsor.wrap(source, envelope) if self.sponsor else envelope
 
-    def _create(self, action: Action, build: Build, sign: Sign) -> TxIntent:
-        envelope = self._signed(action.source, build, sign, attempt=1)
+    def _create(self, action: Action, build: Build, sign: Signer, farmer: CustodialRow) -> TxIntent:
+        envelope = self._signed(action.source, build, sign, farmer, attempt=1)
         try:
             with database.atomic():
                 intent = TxIntent.create(
@@ -134,8 +134,8 @@ class Outbox:
         faults.crash_point("after_intent_commit")
         return intent
 
-    def _rebuild(self, intent: TxIntent, build: Build, sign: Sign) -> TxIntent:
-        envelope = self._signed(intent.source, build, sign, attempt=intent.attempts + 1)
+    def _rebuild(self, intent: TxIntent, build: Build, sign: Signer, farmer: CustodialRow) -> TxIntent:
+        envelope = self._signed(intent.source, build, sign, farmer, attempt=intent.attempts + 1)
         try:
             with database.atomic():
                 updated = (TxIntent.update(status="new", attempts=TxIntent.attempts + 1,

@@ -120,7 +120,7 @@ class Planter:
         action = Action(key=plant_key(farmer.id, index), action="plant", source=source,
                         farmer_id=farmer.id, pooler_id=farmer.pooler_id, block_index=index,
                         amount=stake)
-        return self.outbox.send(action, build, lambda envelope: self.sign(farmer, envelope))
+        return self.outbox.send(action, build, self.sign, farmer)
 
     def _answer(self, pooler: Pooler, index: int, farmers: list[Farmer],
                 reasons: dict[int, str | None]) -> dict[str, Any]:

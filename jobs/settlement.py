@@ -173,7 +173,7 @@ class Settler:
         action = Action(key=payout_key(settlement.id), action="payout", source=source, farmer_id=farmer.id,
                         pooler_id=farmer.pooler_id, settlement_id=settlement.id,
                         amount=sum(leg.amount for leg in owed))
-        intent = self.outbox.send(action, build, lambda envelope: self.sign(farmer, envelope))
+        intent = self.outbox.send(action, build, self.sign, farmer)
         if intent.status in ("failed", "dead"):
             Settlement.update(last_error=intent.error_detail).where(Settlement.id == settlement.id).execute()
 
@@ -212,7 +212,7 @@ class Settler:
 
         action = Action(key=close_key(settlement.id), action="close", source=source, farmer_id=farmer.id,
                         settlement_id=settlement.id)
-        self.outbox.send(action, build, lambda envelope: self.sign(farmer, envelope))
+        self.outbox.send(action, build, self.sign, farmer)
 
 
 def _finish(settlement: Settlement, farmer: Farmer, status: str) -> None:

@@ -18,7 +18,7 @@ CSV_COLUMNS = ("section", "pooler_id", "block_index", "stake", "reward", "compen
                "destination", "asset", "amount", "form", "attempt", "tx_hash", "ledger", "status")
 
 
-def statement(farmer: Farmer) -> dict[str, Any] | None:
+def settlement_statement(farmer: Farmer) -> dict[str, Any] | None:
     """The farmer's settlement statement, or None before it has one."""
     settlement = Settlement.get_or_none(Settlement.farmer == farmer.id)
     if settlement is None:
@@ -77,7 +77,7 @@ def _attempts(settlement: Settlement) -> list[dict[str, Any]]:
     return result
 
 
-def statement_csv(found: dict[str, Any]) -> str:
+def settlement_statement_csv(found: dict[str, Any]) -> str:
     """The statement as CSV: one row per pail, then one per payout."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n", extrasaction="ignore")

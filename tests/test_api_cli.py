@@ -1,4 +1,4 @@
-"""Operator commands: pooler create, auditor create (tokens printed once, stored hashed)."""
+"""Operator commands: poolers create, auditor create (tokens printed once, stored hashed)."""
 import json
 
 import pytest
@@ -7,7 +7,7 @@ from stellar_sdk import Keypair
 
 from db.models import Auditor, Pooler
 from web.cli import auditor
-from web.pooler_cli import create
+from web.pooler_cli import poolers
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def run(db, postgres, tmp_path, monkeypatch):
 
 def test_pooler_create_prints_one_json_line_and_stores_only_the_hash(run, client):
     address = Keypair.random().public_key
-    result = run(create, "--name", "gpu-farm", "--payout-address", address, "--share-bps", "4000",
+    result = run(poolers, "create", "--name", "gpu-farm", "--payout-address", address, "--share-bps", "4000",
                  "--capacity", "7", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output.strip())
@@ -35,7 +35,7 @@ def test_pooler_create_prints_one_json_line_and_stores_only_the_hash(run, client
 
 
 def test_pooler_create_uses_the_configured_terms_by_default(run):
-    result = run(create, "--name", "plain", "--payout-address", Keypair.random().public_key)
+    result = run(poolers, "create", "--name", "plain", "--payout-address", Keypair.random().public_key)
     assert result.exit_code == 0 and "API key (shown once" in result.output
     row = Pooler.get(Pooler.name == "plain")
     assert (row.share_bps, row.capacity) == (5000, 1000)
@@ -52,15 +52,15 @@ def test_pooler_create_refuses_bad_options_and_creates_nothing(run, args, messag
     options = {"--name": "x", "--payout-address": Keypair.random().public_key}
     for flag, value in zip(args[::2], args[1::2]):
         options[flag] = value
-    result = run(create, *[item for pair in options.items() for item in pair])
+    result = run(poolers, "create", *[item for pair in options.items() for item in pair])
     assert result.exit_code == 2 and message in result.output
     assert Pooler.select().count() == 0
 
 
 def test_pooler_create_refuses_a_duplicate_name(run):
     address = Keypair.random().public_key
-    run(create, "--name", "twin", "--payout-address", address)
-    result = run(create, "--name", "twin", "--payout-address", address)
+    run(poolers, "create", "--name", "twin", "--payout-address", address)
+    result = run(poolers, "create", "--name", "twin", "--payout-address", address)
     assert result.exit_code == 1 and "already exists" in result.output
     assert Pooler.select().count() == 1
 

@@ -23,14 +23,14 @@ def test_an_unknown_command_exits_non_zero():
     assert "No such command" in result.stderr
 
 
-def test_pooler_without_agent_options_or_a_subcommand_says_what_is_missing():
+def test_pooler_without_its_required_options_names_the_missing_one():
     result = manage("pooler")
     assert result.returncode == 2
-    assert "--pool" in result.stderr and "create" in result.stderr
+    assert "--pool" in result.stderr
 
 
-def test_pooler_create_is_reachable_under_the_agents_group():
-    result = manage("pooler", "create", "--help")
+def test_poolers_create_is_a_command_of_its_own_beside_the_agent():
+    result = manage("poolers", "create", "--help")
     assert result.returncode == 0 and "--payout-address" in result.stdout
 
 

@@ -9,7 +9,7 @@ from stellar_sdk import Account, Keypair, Network, TransactionBuilder
 from chain.custody import Custody
 from db.connection import database
 from db.models import Farmer
-from web.rotation import rotate_master_key
+from jobs.custody_rotation import rotate_master_key
 
 ROOT = Path(__file__).resolve().parent.parent
 

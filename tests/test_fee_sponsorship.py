@@ -11,7 +11,7 @@ from chain.fee_bump import SECRET_ENV, SponsorUnavailable, load_sponsor
 from config import load_settings
 from db.chain_models import ChainTransaction
 from db.models import Farmer, Harvest, Planting, TxIntent
-from jobs.statement import statement
+from jobs.statement import settlement_statement
 from db.sponsored_fees import SponsoredFee, sponsored_fees_total
 from tests.fixtures.pool import serve_pool
 
@@ -86,7 +86,7 @@ def test_a_sponsored_farmer_is_settled_and_its_statement_charges_it_the_sponsore
 
         payout = TxIntent.get(TxIntent.farmer == farmer_id, TxIntent.action == "payout")
         before_payout = sponsored_fees_total(farmer_id) - ChainTransaction.get_by_id(payout.tx_hash).fee_charged
-        found = statement(Farmer.get_by_id(farmer_id))
+        found = settlement_statement(Farmer.get_by_id(farmer_id))
         assert found["sponsored_fees"] == before_payout > 0
         assert found["sponsored_fees_charged"] == before_payout
         [repaid] = [p for p in found["payouts"] if p["recipient"] == "sponsor"]

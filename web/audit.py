@@ -14,7 +14,7 @@ from chain.kale import U32_MAX
 from db.chain_models import Discrepancy, open_discrepancies
 from db.connection import database
 from db.models import Farmer
-from db.chain_statement import LEDGER_COLUMNS, kale_ledger, statement
+from db.chain_statement import LEDGER_COLUMNS, chain_statement, kale_ledger
 from web.api import operation
 from web.auth import Principal
 from web.errors import ApiError
@@ -81,7 +81,7 @@ def list_discrepancies(principal: Principal, query: Any) -> Response:
            tag=TAG, roles=AUDITORS, query="LedgerRange", responses={404: "no such farmer"})
 def farmer_statement(principal: Principal, farmer_id: int, query: Any) -> Response:
     farmer = _farmer(farmer_id)
-    return jsonify({**statement(farmer, query.from_ledger, query.to_ledger),
+    return jsonify({**chain_statement(farmer, query.from_ledger, query.to_ledger),
                     "discrepancies": _open_for(farmer_id=farmer.id)})
 
 

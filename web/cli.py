@@ -1,4 +1,4 @@
-"""`manage.py serve`, `keys` and `auditor`: run the API, rotate the custody master key, make auditor tokens."""
+"""`manage.py serve` and `auditor`: run the API, make auditor tokens."""
 from __future__ import annotations
 
 import ctypes
@@ -24,7 +24,6 @@ from web.app import THREADS_PER_WORKER
 from web.front import FrontConfig, run_front
 from web.metrics import MULTIPROC_ENV
 from web.pooler_cli import account_name
-from web.rotation import rotate_master_key
 
 
 UPSTREAM_START_SECONDS = 60.0
@@ -99,22 +98,6 @@ def _wait_for_socket(path: str, process: subprocess.Popen) -> None:
             except OSError:
                 time.sleep(0.1)
     raise click.ClickException(f"gunicorn did not listen within {UPSTREAM_START_SECONDS:.0f} s")
-
-
-@click.group()
-def keys() -> None:
-    """Custodial key management (master key rotation)."""
-
-
-@keys.command()
-def rotate() -> None:
-    """Re-wrap every farmer's data key under a new master key, then retire the old one."""
-    settings = load_settings()
-    custody = Custody.from_settings(settings)
-    open_database(settings)
-    result = rotate_master_key(custody)
-    click.echo(f"re-wrapped {result.rewrapped} data key(s) under master key {result.new_key_id} "
-               f"in {custody.keystore.backend_name}; retired: {', '.join(result.retired) or 'none'}")
 
 
 @click.group()

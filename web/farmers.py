@@ -13,6 +13,7 @@ from db.connection import database
 from db.custody_ledger import entries
 from db.models import Farmer, Pooler
 from jobs.activation import ActivationRefused, activate
+from jobs.custody_rotation import hold_custody_lock_shared
 from web.api import operation
 from web.auth import Principal, new_token
 from web.errors import ApiError
@@ -21,7 +22,6 @@ from web.farmer_money import money_view
 from web.payout_address import check_payout_address
 from web.presenters import farmer_view, farmer_views, pooled_farmer_view
 from web.ratelimit import client_address, limit
-from web.rotation import hold_custody_lock_shared
 from web.services import services
 from web.validation import BIGINT_MAX
 

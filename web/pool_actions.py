@@ -21,7 +21,7 @@ from chain.rpc import RpcUnavailable
 from db.connection import DATABASE_UNAVAILABLE, database
 from db.models import Compensation, Farmer, PlantRequest, Pooler
 from jobs.plant import Planter
-from jobs.statement import statement, statement_csv
+from jobs.statement import settlement_statement, settlement_statement_csv
 from jobs.work import verify_report
 from web.api import operation
 from web.auth import Principal
@@ -160,7 +160,7 @@ def work_complete(principal: Principal, body: Any) -> Response:
 
 
 def _statement(farmer: Farmer) -> dict[str, Any]:
-    found = statement(farmer)
+    found = settlement_statement(farmer)
     if found is None:
         raise ApiError(404, "not_found", "no settlement yet: POST /api/v1/farmers/me/exit first")
     return found
@@ -176,7 +176,7 @@ def get_my_settlement(principal: Principal) -> Response:
 @operation(blueprint, "GET", "/farmers/me/settlement.csv", "The calling farmer's settlement statement (CSV)",
            tag="farmers", roles=("farmer",), responses={404: "no settlement yet"}, produces="text/csv")
 def get_my_settlement_csv(principal: Principal) -> Response:
-    return Response(statement_csv(_statement(principal.row)), content_type="text/csv; charset=utf-8",
+    return Response(settlement_statement_csv(_statement(principal.row)), content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="settlement-{principal.id}.csv"'})
 
 

@@ -1,4 +1,4 @@
-"""`manage.py pooler create`: register a pooler (manage.py joins it to the pooler agent's group)."""
+"""`manage.py poolers`: the pool side of poolers (create one and print its API key)."""
 from __future__ import annotations
 
 import json
@@ -26,7 +26,12 @@ def account_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
-@click.command()
+@click.group()
+def poolers() -> None:
+    """Manage the pool's poolers (the agent on a GPU machine is `manage.py pooler`)."""
+
+
+@poolers.command()
 @click.option("--name", required=True, callback=account_name, help="Unique name farmers see.")
 @click.option("--payout-address", required=True, callback=_account, help="G... account the pooler is paid to.")
 @click.option("--share-bps", type=click.IntRange(0, 10_000), default=None,

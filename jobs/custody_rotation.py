@@ -1,5 +1,8 @@
 """Master key rotation: re-wrap every farmer's data key under a new master key.
 
+The re-wrap itself is `Custody.rewrap` (chain, no database); this is the locked
+walk over the farmer rows that applies it.
+
 Wallet creation holds CUSTODY_LOCK_KEY shared while it reads the current master
 key and inserts the row; rotation holds it exclusively, so no wallet can be
 sealed under a key that rotation is about to retire.
