@@ -279,7 +279,3 @@ def _read_file(path: str | None) -> dict[str, Any]:
         raise ConfigError(f"{CONFIG_FILE_ENV}: cannot read {path}: {exc}") from None
     return dict(data)
 
-
-def describe_settings() -> list[tuple[str, str, str]]:
-    """(environment variable, default, meaning) of every setting, for docs and --help."""
-    return [(f.env, "" if f.default is None else str(f.default), f.doc) for f in FIELDS]
