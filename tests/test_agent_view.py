@@ -1,8 +1,8 @@
-"""gpu_miner.status: JSON lines for log shippers, a redrawn status block for people."""
+"""gpu_miner.agent.view: JSON lines for log shippers, a redrawn status block for people."""
 import io
 import json
 
-from gpu_miner.status import MAX_ROWS, JsonLines, Terminal, status_lines
+from gpu_miner.agent.view import MAX_ROWS, JsonLines, Terminal, status_lines
 
 FARMER = "GBQJSRMX43UYILJSGRY2JTOQTNLA3645XICIPS322MMPAMWIQQLOFUBI"
 SNAPSHOT = {"block": 7, "ledger": 120, "ledgers_left": 12, "target": 130, "hash_rate": 31_500_000, "idle": 0.004,

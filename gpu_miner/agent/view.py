@@ -1,6 +1,6 @@
 """What the pooler agent tells people and log shippers: a live terminal view, or one JSON line per event.
 
-See gpu_miner/agent.py's docstring for the events and their fields.
+See gpu_miner/agent/coordinator.py's docstring for the events and their fields.
 """
 from __future__ import annotations
 

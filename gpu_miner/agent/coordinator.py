@@ -55,14 +55,14 @@ from chain.rpc import ChainClient, Ledger, RpcUnavailable
 from chain.storage import FarmState
 from chain.transactions import (Failure, SimulationFailed, build_invocation, classify_failed, classify_send,
                                 return_value, sign_with)
-from gpu_miner import policy
-from gpu_miner.agent_state import EXPIRED, FAILED, SUCCESS, Attempt, BlockWork, FarmerWork, Found, StateFile, dumps
-from gpu_miner.channels import Channels, FundingError
-from gpu_miner.pool_client import PlantAnswer, PoolClient, PoolRefused, PoolUnavailable
+from gpu_miner.agent import policy
+from gpu_miner.agent.state_file import EXPIRED, FAILED, SUCCESS, Attempt, BlockWork, FarmerWork, Found, StateFile, dumps
+from gpu_miner.agent.channels import Channels, FundingError
+from gpu_miner.agent.pool_client import PlantAnswer, PoolClient, PoolRefused, PoolUnavailable
 
 REPORT_SECONDS = 30.0  # how often the agent tells the pool its hash rate
 AGENT_NAME = re.sub(r"[^A-Za-z0-9._:-]", "-", socket.gethostname())[:64] or "agent"
-from gpu_miner.search import Job, Searcher
+from gpu_miner.search.searcher import Job, Searcher
 
 TRANSIENT = (RpcUnavailable, BaseRequestError, requests.RequestException)
 MAX_FAILURES = 4  # failed works for one farmer in one block before giving it up (retryable ones aside)

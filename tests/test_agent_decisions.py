@@ -11,8 +11,8 @@ from chain.rpc import Ledger
 from chain.storage import FarmState
 from chain.transactions import Failure
 from config.networks import DEVNET
-from gpu_miner.agent import MAX_FAILURES, Agent, AgentConfig, BlockRun
-from gpu_miner.agent_state import SUCCESS, Attempt, BlockWork, FarmerWork, Found, StateFile
+from gpu_miner.agent.coordinator import MAX_FAILURES, Agent, AgentConfig, BlockRun
+from gpu_miner.agent.state_file import SUCCESS, Attempt, BlockWork, FarmerWork, Found, StateFile
 
 T = 1_000_000
 ENTROPY = bytes(range(32))
