@@ -1,183 +1,155 @@
-"""The pooler agent's restart and send decisions, on an agent wired to stand-ins (no servers)."""
+"""gpu_miner.agent.decisions: whom to hash for, when to ask for plants and send works, what a failure means."""
 from __future__ import annotations
 
-from types import SimpleNamespace
+from dataclasses import replace
 
-import pytest
-from stellar_sdk import Keypair
-
-from chain.kale import count_zeros, kale_hash
-from chain.rpc import Ledger
-from chain.storage import FarmState
 from chain.transactions import Failure
-from config.networks import DEVNET
-from gpu_miner.agent.coordinator import MAX_FAILURES, Agent, AgentConfig, BlockRun
-from gpu_miner.agent.state_file import SUCCESS, Attempt, BlockWork, FarmerWork, Found, StateFile
+from gpu_miner.agent import decisions
+from gpu_miner.agent.decisions import (DUE_WAIT_SECONDS, MAX_FAILURES, PLANT_RETRY_LEDGERS, PlantRequest, PlantView,
+                                       plant_request)
+from gpu_miner.agent.policy import Deadline
+from gpu_miner.agent.state_file import PENDING, SUCCESS, Attempt, BlockWork, FarmerWork, Found
 
 T = 1_000_000
-ENTROPY = bytes(range(32))
 INDEX = 12
+A, B, C = "GA", "GB", "GC"  # farmer addresses (decisions never parse them)
+LIMIT = Deadline(last_safe=159, target=157, ledgers_left=10)
+OPEN = PlantView(index=INDEX, timestamp=T, answered=True, failed=False, tries=1, answer_ledger=100,
+                 over_since=None, unfinished_sends=False, ledgers_left=40)
 
 
-class Channels:
-    """Channel accounts that always exist: `acquire` hands out 0, 1, 2 ..."""
-
-    def __init__(self, count: int = 8) -> None:
-        self.count, self.held, self.keypairs = count, set(), []
-
-    def acquire(self) -> int | None:
-        free = [i for i in range(self.count) if i not in self.held]
-        if free:
-            self.held.add(free[0])
-            return free[0]
-        return None
-
-    def hold(self, index: int) -> None:
-        self.held.add(index)
-
-    def release(self, index: int) -> None:
-        self.held.discard(index)
-
-    def ensure(self, count: int) -> None:
-        pass
+def block(*farmers: FarmerWork) -> BlockWork:
+    return BlockWork(index=INDEX, entropy="00" * 32, timestamp=T, farmers={f.address: f for f in farmers})
 
 
-class Events:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, dict]] = []
-
-    def emit(self, event: str, **fields) -> None:
-        self.events.append((event, fields))
-
-    def show(self, snapshot) -> None:
-        pass
-
-    def named(self, name: str) -> list[dict]:
-        return [fields for event, fields in self.events if event == name]
+def attempt(zeros: int, status: str = PENDING) -> Attempt:
+    return Attempt("aa" * 32, 1, "00" * 32, zeros, channel=0, max_time=T + 299, status=status)
 
 
-def found(farmer: str, nonce: int) -> Found:
-    digest = kale_hash(INDEX, nonce, ENTROPY, farmer)
-    return Found(nonce, digest.hex(), count_zeros(digest))
+# -- plant requests --------------------------------------------------------------------------------
+def test_with_no_block_yet_the_agent_asks_for_whichever_block_is_open():
+    assert plant_request(None, 100, T, now=0.0, margin=2) == PlantRequest(None)
 
 
-@pytest.fixture
-def agent(tmp_path):
-    agent = Agent(SimpleNamespace(network=DEVNET), pool=None, searcher=SimpleNamespace(description="stand-in"),
-                  pooler=Keypair.random(), channels=Channels(), state=StateFile(tmp_path / "state.json"),
-                  events=Events(), config=AgentConfig(margin_ledgers=2))
-    agent.farm = FarmState(index=INDEX, farm_block=None, paused=False, homesteader=None, asset=None)
-    agent.sent = []
-    agent._send_work = lambda block, farmer, best, channel, *rest: agent.sent.append((farmer.address, best.nonce))
-    agent._spawn = lambda function, *args: function(*args)  # background work runs at once
-    return agent
+def test_an_unanswered_block_is_asked_for():
+    assert plant_request(replace(OPEN, answered=False), 100, T + 10, now=0.0, margin=2) == PlantRequest(INDEX)
 
 
-def a_block(*farmers: FarmerWork) -> BlockWork:
-    return BlockWork(index=INDEX, entropy=ENTROPY.hex(), timestamp=T, farmers={f.address: f for f in farmers})
+def test_an_answered_open_block_is_not_asked_for_again():
+    assert plant_request(OPEN, 150, T + 250, now=0.0, margin=2) is None
 
 
-def at_ledger(agent: Agent, sequence: int, close_time: int) -> None:
-    """The latest ledger is `sequence`, closed at `close_time`; ledgers are 5 s and land in the next one."""
-    agent.latest = Ledger(sequence, close_time)
-    agent.clock.observe(sequence - 1, close_time - 5, wall=0.0)
-    agent.clock.observe(sequence, close_time, wall=5.0)
-    agent.landing.observe(0, 1)
+def test_a_block_over_asks_for_the_next_one():
+    assert plant_request(OPEN, 161, T + 300, now=0.0, margin=2) == PlantRequest(INDEX + 1)
 
 
-def sends(agent: Agent) -> list[tuple[str, int]]:
-    return sorted(agent.sent)
+def test_a_block_over_waits_a_while_for_its_works_to_land():
+    over = replace(OPEN, over_since=50.0, unfinished_sends=True)
+    assert plant_request(over, 161, T + 300, now=50.0 + DUE_WAIT_SECONDS - 1, margin=2) is None
+    assert plant_request(over, 161, T + 300, now=50.0 + DUE_WAIT_SECONDS, margin=2) == PlantRequest(INDEX + 1)
 
 
-def test_a_restart_keeps_verified_nonces_drops_others_and_holds_busy_channels(agent):
-    good, bad = Keypair.random().public_key, Keypair.random().public_key
-    tampered = found(bad, 5)
-    tampered.nonce = 6  # the saved hash is not this nonce's hash
-    pending = Attempt("aa" * 32, 1, "00" * 32, 1, channel=3, max_time=T + 299)
-    agent.blocks = {INDEX: a_block(FarmerWork(good, plant_ledger=40, best=found(good, 7), attempts=[pending]),
-                                   FarmerWork(bad, plant_ledger=40, best=tampered)),
-                    INDEX - 1: BlockWork(index=INDEX - 1, entropy=ENTROPY.hex(), timestamp=T - 300)}
-    agent.latest = Ledger(100, T + 100)
-    agent._restore()
-    farmers = agent.blocks[INDEX].farmers
-    assert farmers[good].best == found(good, 7) and farmers[bad].best is None
-    assert [e["where"] for e in agent.events.named("error")] == ["verify"]
-    assert agent.current == INDEX and 3 in agent.channels.held
-    assert agent.runs[INDEX - 1].mining_done and not agent.runs[INDEX].mining_done
+def test_a_block_that_does_not_open_is_asked_for_once_every_few_ledgers():
+    answered_at = replace(OPEN, answer_ledger=161)  # e.g. the farm is paused
+    assert plant_request(answered_at, 161 + PLANT_RETRY_LEDGERS - 1, T + 400, now=0.0, margin=2) is None
+    assert plant_request(answered_at, 161 + PLANT_RETRY_LEDGERS, T + 400, now=0.0, margin=2) == PlantRequest(INDEX + 1)
 
 
-def test_first_works_wait_for_the_target_ledger(agent):
-    farmer = Keypair.random().public_key
-    agent.blocks = {INDEX: a_block(FarmerWork(farmer, plant_ledger=41, best=found(farmer, 1)))}
-    agent.current, agent.runs = INDEX, {INDEX: BlockRun(seen_at=0.0, answered=True)}
-    at_ledger(agent, 150, T + 250)  # last safe ledger 159, target 157
-    agent._submit_due()
-    assert sends(agent) == []
-    at_ledger(agent, 156, T + 280)  # a work sent now lands in 157
-    agent._submit_due()
-    assert sends(agent) == [(farmer, 1)]
+def test_failed_plants_are_asked_again_a_few_times_while_there_is_time():
+    failed = replace(OPEN, failed=True)
+    assert plant_request(failed, 100 + PLANT_RETRY_LEDGERS, T + 100, now=0.0, margin=2) == PlantRequest(INDEX)
+    assert plant_request(failed, 101, T + 100, now=0.0, margin=2) is None  # too soon after the answer
+    assert plant_request(replace(failed, tries=3), 110, T + 100, now=0.0, margin=2) is None
+    assert plant_request(replace(failed, ledgers_left=7), 110, T + 100, now=0.0, margin=2) is None
 
 
-def test_a_better_hash_is_resubmitted_while_it_can_still_land(agent):
-    better, same, late = (Keypair.random().public_key for _ in range(3))
-    landed = lambda address, zeros: [Attempt("bb" * 32, 0, "00" * 32, zeros, 0, T + 299, status=SUCCESS)]
-    agent.blocks = {INDEX: a_block(
-        FarmerWork(better, plant_ledger=41, best=Found(9, "00", 6), attempts=landed(better, 5), chain_zeros=5),
-        FarmerWork(same, plant_ledger=41, best=Found(9, "00", 5), attempts=landed(same, 5), chain_zeros=5))}
-    agent.current, agent.runs = INDEX, {INDEX: BlockRun(seen_at=0.0, answered=True)}
-    at_ledger(agent, 157, T + 285)
-    agent._submit_due()
-    assert sends(agent) == [(better, 9)]
-    agent.sent.clear()
-    agent.blocks[INDEX].farmers[late] = FarmerWork(late, plant_ledger=41, best=Found(9, "00", 6),
-                                                   attempts=landed(late, 5), chain_zeros=5)
-    at_ledger(agent, 159, T + 295)  # nothing sent now can land before T + 300
-    agent._submit_due()
-    assert sends(agent) == []
+# -- hashing ---------------------------------------------------------------------------------------
+def test_before_the_pool_answers_last_blocks_farmers_are_hashed_for():
+    farmers = block(FarmerWork(A), FarmerWork(B, best=Found(1, "00", 3)))
+    assert decisions.hash_jobs(farmers, answered=False, hashing_over=False, is_open=True) == {A: None, B: 3}
 
 
-def test_a_farmer_is_never_sent_in_its_plant_ledger(agent):
-    farmer = Keypair.random().public_key
-    agent.blocks = {INDEX: a_block(FarmerWork(farmer, plant_ledger=160, best=found(farmer, 1)))}
-    agent.current, agent.runs = INDEX, {INDEX: BlockRun(seen_at=0.0, answered=True)}
-    at_ledger(agent, 160, T + 310)
-    agent._submit_due()
-    assert sends(agent) == []
+def test_once_answered_only_planted_open_farmers_are_hashed_for():
+    farmers = block(FarmerWork(A, plant_ledger=41), FarmerWork(B), FarmerWork(C, plant_ledger=41, closed="gone"))
+    assert decisions.hash_jobs(farmers, answered=True, hashing_over=False, is_open=True) == {A: None}
 
 
-def planted_block(agent: Agent) -> tuple[BlockWork, FarmerWork]:
-    address = Keypair.random().public_key
-    farmer = FarmerWork(address, plant_ledger=41, best=found(address, 1))
-    agent.blocks = {INDEX: a_block(farmer)}
-    agent.current, agent.runs = INDEX, {INDEX: BlockRun(seen_at=0.0, answered=True)}
-    at_ledger(agent, 157, T + 285)
-    return agent.blocks[INDEX], farmer
+def test_when_hashing_is_over_only_farmers_with_nothing_yet_are_hashed_for_in_the_open_block():
+    farmers = block(FarmerWork(A, plant_ledger=41), FarmerWork(B, plant_ledger=41, best=Found(1, "00", 3)))
+    assert decisions.hash_jobs(farmers, answered=True, hashing_over=True, is_open=True) == {A: None}
+    assert decisions.hash_jobs(farmers, answered=True, hashing_over=True, is_open=False) == {}
 
 
-def test_a_missing_pail_closes_the_farmer_for_the_block(agent):
-    block, farmer = planted_block(agent)
-    agent._after_failure(block, farmer, Failure("contract", "simulation", contract_code=9))
-    assert farmer.closed == "#9 PailMissing"
-    agent._submit_due()
-    assert sends(agent) == []
+def test_hashing_ends_when_the_chain_leaves_the_block_or_no_work_can_land():
+    assert decisions.hashing_over(is_open=False, answered=False, latest_sequence=100, limit=LIMIT, lead=0)
+    assert not decisions.hashing_over(is_open=True, answered=True, latest_sequence=157, limit=LIMIT, lead=0)
+    assert decisions.hashing_over(is_open=True, answered=True, latest_sequence=159, limit=LIMIT, lead=0)
+    assert not decisions.hashing_over(is_open=True, answered=False, latest_sequence=159, limit=LIMIT, lead=0)
 
 
-def test_a_failed_work_is_tried_again_next_ledger_and_given_up_after_a_few(agent):
-    block, farmer = planted_block(agent)
+# -- sending ---------------------------------------------------------------------------------------
+def test_few_channels_send_earlier_by_a_ledger_per_extra_wave():
+    assert decisions.send_lead(landing_lead=0, unsent=8, channels=8) == 0
+    assert decisions.send_lead(landing_lead=1, unsent=9, channels=4) == 3
+
+
+def test_works_are_due_at_the_target_first_works_before_resubmissions():
+    first = FarmerWork(A, plant_ledger=41, best=Found(1, "00", 4))
+    better = FarmerWork(B, plant_ledger=41, best=Found(2, "00", 6), attempts=[attempt(5, SUCCESS)])
+    due = decisions.due_works(block(better, first), 156, LIMIT, lead=0, min_extra_zeros=1, in_flight=set(),
+                              not_before={})
+    assert [(f.address, again) for f, again in due] == [(A, False), (B, True)]
+    assert decisions.due_works(block(first), 155, LIMIT, 0, 1, set(), {}) == []
+
+
+def test_a_farmer_in_flight_pending_or_waiting_after_a_failure_is_not_due():
+    ready = dict(plant_ledger=41, best=Found(1, "00", 4))
+    farmers = block(FarmerWork(A, **ready), FarmerWork(B, **ready, attempts=[attempt(4)]), FarmerWork(C, **ready))
+    due = decisions.due_works(farmers, 156, LIMIT, 0, 1, in_flight={(INDEX, A)}, not_before={(INDEX, C): 157})
+    assert due == []
+
+
+def test_a_work_found_and_never_sent_keeps_the_block_unfinished():
+    assert decisions.unfinished_sends(block(FarmerWork(A, plant_ledger=41, best=Found(1, "00", 4))), set())
+    assert not decisions.unfinished_sends(block(FarmerWork(A, plant_ledger=41)), set())
+    assert decisions.unfinished_sends(block(FarmerWork(A, plant_ledger=41)), {(INDEX, A)})
+
+
+def test_a_missing_transaction_is_resent_two_ledgers_after_it_was_sent():
+    assert not decisions.should_resend(latest_sequence=101, sent_ledger=100)
+    assert decisions.should_resend(latest_sequence=102, sent_ledger=100)
+
+
+# -- failures --------------------------------------------------------------------------------------
+def test_a_missing_pail_gives_the_farmer_up_at_once():
+    outcome = decisions.after_failure(Failure("contract", "simulation", contract_code=9), 1, fee=100, base_fee=100)
+    assert outcome.closed == "#9 PailMissing" and outcome.fee == 100
+
+
+def test_plain_failures_give_up_after_a_few_retryable_ones_never():
     refused = Failure("rejected", "txMALFORMED")
-    agent._after_failure(block, farmer, refused)
-    agent._submit_due()
-    assert sends(agent) == []  # not in the same ledger
-    at_ledger(agent, 158, T + 290)
-    agent._submit_due()
-    assert sends(agent) == [(farmer.address, 1)]
-    for _ in range(MAX_FAILURES - 1):
-        agent._after_failure(block, farmer, refused)
-    assert farmer.closed == f"{MAX_FAILURES} failed works, last txMALFORMED"
+    assert decisions.after_failure(refused, MAX_FAILURES - 1, 100, 100).closed is None
+    assert decisions.after_failure(refused, MAX_FAILURES, 100, 100).closed == \
+        f"{MAX_FAILURES} failed works, last txMALFORMED"
+    assert decisions.after_failure(Failure("retry", "TRY_AGAIN_LATER"), 99, 100, 100).closed is None
 
 
-def test_a_fee_refusal_doubles_the_inclusion_fee_and_never_gives_up(agent):
-    block, farmer = planted_block(agent)
-    for _ in range(MAX_FAILURES + 1):
-        agent._after_failure(block, farmer, Failure("fee_too_low", "txINSUFFICIENT_FEE"))
-    assert farmer.closed is None and agent._fee == 100 * 2 ** (MAX_FAILURES + 1)
+def test_a_fee_refusal_doubles_the_fee_up_to_a_cap():
+    fee_low = Failure("fee_too_low", "txINSUFFICIENT_FEE")
+    assert decisions.after_failure(fee_low, 1, fee=400, base_fee=100).fee == 800
+    assert decisions.after_failure(fee_low, 1, fee=9_000, base_fee=100).fee == 100 * decisions.MAX_FEE_FACTOR
+
+
+def test_an_empty_channel_asks_for_a_top_up_and_too_few_zeros_asks_the_pail():
+    assert decisions.after_failure(Failure("out_of_xlm", "txINSUFFICIENT_BALANCE"), 1, 100, 100).top_up
+    assert decisions.after_failure(Failure("contract", "simulation", contract_code=7), 1, 100, 100).learn_pail_zeros
+
+
+# -- status ----------------------------------------------------------------------------------------
+def test_a_farmers_state_says_where_its_work_stands():
+    assert decisions.farmer_state(FarmerWork(A)) == "waiting for plant"
+    assert decisions.farmer_state(FarmerWork(A, plant_ledger=41)) == "planted"
+    assert decisions.farmer_state(FarmerWork(A, plant_ledger=41, attempts=[attempt(4)])) == "pending"
+    landed = replace(attempt(4, SUCCESS), gap=55)
+    assert decisions.farmer_state(FarmerWork(A, plant_ledger=41, attempts=[landed])) == "landed gap 55"
+    assert decisions.farmer_state(FarmerWork(A, closed="#9 PailMissing")) == "closed: #9 PailMissing"

@@ -14,13 +14,14 @@ from stellar_sdk import Keypair
 from chain.rpc import ChainClient
 from config import ConfigError, Network, load_settings
 from config.networks import NETWORKS
-from gpu_miner.agent.coordinator import Agent, AgentConfig, AgentStopped
-from gpu_miner.agent.state_file import StateFile, StateFileError
+from gpu_miner.agent.board import AgentConfig, AgentStopped
 from gpu_miner.agent.channels import Channels, Funding
-from gpu_miner.search.cli import OneLineErrors
+from gpu_miner.agent.coordinator import Agent
 from gpu_miner.agent.pool_client import PoolClient, pool_host
-from gpu_miner.search.searcher import DEVICES, open_searcher
+from gpu_miner.agent.state_file import StateFile, StateFileError
 from gpu_miner.agent.view import JsonLines, Terminal
+from gpu_miner.search.cli import OneLineErrors
+from gpu_miner.search.searcher import DEVICES, open_searcher
 
 SECRET_ENV = "KALEPOOL_POOLER_SECRET"
 API_KEY_ENV = "KALEPOOL_POOLER_API_KEY"
