@@ -107,7 +107,8 @@ def opened_ledger(harness: Any, index: int) -> int:
 
 def test_every_planted_farmer_is_worked_in_every_block_late_in_the_block(pool_harness, tmp_path):
     # When to submit is decided by gpu_miner.agent.policy and proven with a fake clock in
-    # test_agent_policy.py and test_agent_decisions.py; here, on a real devnet under any load, only outcomes are asserted.
+    # test_agent_policy.py and test_agent_decisions.py; here, on a real devnet under any load,
+    # only outcomes are asserted.
     pooler = pool_harness.new_pooler()
     farmers = {pool_harness.new_farmer(pooler).address for _ in range(3)}
     pool_harness.wait_until_block_can_open()  # so the agent's first plant opens a whole new block

@@ -61,7 +61,7 @@ class Terminal:
     """
 
     def __init__(self, out: TextIO | None = None) -> None:
-        self.console = Console(file=out or sys.stdout, highlight=False, soft_wrap=True)
+        self.console = Console(file=out or sys.stdout, highlight=False)
         self._live: Live | None = None
         self._plain_at = -PLAIN_SECONDS
         self._lock = threading.Lock()
@@ -71,7 +71,7 @@ class Terminal:
             return
         line = Text(f"{time.strftime('%H:%M:%S')} {event:<12} {describe(event, fields)}")
         with self._lock:
-            self.console.print(line)
+            self.console.print(line, soft_wrap=True)
             if event == "stopped" and self._live is not None:  # the agent's last event
                 self._live.stop()
                 self._live = None
@@ -81,7 +81,8 @@ class Terminal:
             if not self.console.is_terminal:
                 if time.monotonic() - self._plain_at >= PLAIN_SECONDS:
                     self._plain_at = time.monotonic()
-                    self.console.print(Text(f"{time.strftime('%H:%M:%S')} status       {headline(snapshot)}"))
+                    line = Text(f"{time.strftime('%H:%M:%S')} status       {headline(snapshot)}")
+                    self.console.print(line, soft_wrap=True)
                 return
             if self._live is None:
                 self._live = Live(console=self.console, auto_refresh=False)
