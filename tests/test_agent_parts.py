@@ -14,6 +14,7 @@ from config.networks import DEVNET
 from gpu_miner.agent.board import AgentConfig, BlockRun
 from gpu_miner.agent.coordinator import Agent
 from gpu_miner.agent.decisions import MAX_FAILURES
+from gpu_miner.agent.pool_client import OpenBlock, PlantAnswer, Planted
 from gpu_miner.agent.state_file import SUCCESS, Attempt, BlockWork, FarmerWork, Found, StateFile
 
 T = 1_000_000
@@ -58,6 +59,12 @@ class Events:
         return [fields for event, fields in self.events if event == name]
 
 
+class Pool:
+    """The pool's pooler API, never called: background work is recorded, not run."""
+
+    def plant_request(self, block_index: int | None = None) -> None: ...
+
+
 class Spawned:
     """Background work, recorded instead of run."""
 
@@ -84,7 +91,7 @@ def spawned():
 
 @pytest.fixture
 def agent(tmp_path, spawned):
-    agent = Agent(SimpleNamespace(network=DEVNET), pool=None, searcher=SimpleNamespace(description="stand-in"),
+    agent = Agent(SimpleNamespace(network=DEVNET), pool=Pool(), searcher=SimpleNamespace(description="stand-in"),
                   pooler=Keypair.random(), channels=Channels(), state=StateFile(tmp_path / "state.json"),
                   events=Events(), config=AgentConfig(margin_ledgers=2), spawn=spawned)
     agent.board.farm = FarmState(index=INDEX, farm_block=None, paused=False, homesteader=None, asset=None)
@@ -197,3 +204,25 @@ def test_a_fee_refusal_doubles_the_inclusion_fee_and_never_gives_up(agent):
     for _ in range(MAX_FAILURES + 1):
         agent.settling.after_failure(block, farmer, Failure("fee_too_low", "txINSUFFICIENT_FEE"))
     assert farmer.closed is None and agent.settling.fee == 100 * 2 ** (MAX_FAILURES + 1)
+
+
+def test_each_search_call_covers_the_farmers_with_the_fewest_zeros_on_fresh_nonces(agent):
+    low, high = Keypair.random().public_key, Keypair.random().public_key
+    working(agent, a_block(FarmerWork(low, plant_ledger=41, best=Found(1, "00", 2)),
+                           FarmerWork(high, plant_ledger=41, best=Found(2, "00", 5))))
+    agent.board.latest = Ledger(100, T + 100)
+    _, _, farmers, start, count = agent.hashing.next_search()
+    _, _, _, next_start, _ = agent.hashing.next_search()
+    assert farmers == [low] and next_start == start + count
+
+
+def test_a_plant_answer_switches_to_its_block_and_lists_the_planted_farmers(agent, spawned):
+    farmer = Keypair.random().public_key
+    agent.board.latest = Ledger(100, T + 10)
+    agent.planting.request_plant()
+    assert [(name, args) for name, args in spawned.calls] == [("plant_request", (None,))]
+    answer = PlantAnswer(block=OpenBlock(INDEX, ENTROPY, T), planted=[Planted(farmer, INDEX, 99, 500, 1)], failed=[])
+    agent.planting.on_planted(answer)
+    assert agent.board.current == INDEX and agent.board.blocks[INDEX].farmers[farmer].plant_ledger == 99
+    assert [e["block"] for e in agent.board.events.named("planted")] == [INDEX]
+    assert agent.board.runs[INDEX].answered
