@@ -22,23 +22,23 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "serve": ("web.cli", "serve", "Serve the JSON API under gunicorn."),
     "db": ("db.cli", "db", "Database schema: migrate, status."),
     "keys": ("jobs.custody_cli", "keys", "Custodial key management (master key rotation)."),
-    "pooler": ("gpu_miner.agent_cli", "pooler_agent", "Run a pooler agent on a GPU machine."),
+    "pooler": ("gpu_miner.agent.cli", "pooler_agent", "Run a pooler agent on a GPU machine."),
     "poolers": ("web.pooler_cli", "poolers", "Manage the pool's poolers (create)."),
     "auditor": ("web.cli", "auditor", "Manage auditor tokens."),
-    "miner": ("gpu_miner.cli", "miner", "Search KALE nonces on this machine's devices."),
+    "miner": ("gpu_miner.search.cli", "miner", "Search KALE nonces on this machine's devices."),
     "scheduler": ("jobs.cli", "scheduler", "Run the scheduled jobs (one leader, hot standby)."),
     "indexer": ("indexer.cli", "indexer", "Index the chain into PostgreSQL."),
     "audit": ("indexer.cli", "audit", "Reconcile pool records with the chain; non-zero exit on discrepancies."),
 }
 
 BENCHMARKS: dict[str, tuple[str, str, str]] = {
-    "miner": ("gpu_miner.cli", "bench_miner", "Sustained nonce-search hash rate per device."),
+    "miner": ("gpu_miner.search.cli", "bench_miner", "Sustained nonce-search hash rate per device."),
     "devnet": ("devnet.bench", "bench_devnet", "Devnet transaction throughput and simulate latency."),
     "api": ("web.bench", "bench_api", "API requests/s and latency under load."),
     "pages": ("web.pages.bench", "bench_pages", "Web app: server time of every page with 1,000 farmers."),
     "plant": ("jobs.bench", "bench_plant", "Time to plant N farmers after a plant request."),
     "indexer": ("indexer.bench", "bench_indexer", "Indexer backfill rate and steady-state lag."),
-    "pooler": ("gpu_miner.agent_cli", "bench_pooler", "Pooler agent: device idle share per block."),
+    "pooler": ("gpu_miner.agent.cli", "bench_pooler", "Pooler agent: device idle share per block."),
 }
 
 

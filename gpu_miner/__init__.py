@@ -1,1 +1,1 @@
-"""Nonce search (OpenCL kernel, CPU fallback) and the pooler agent."""
+"""Nonce search (gpu_miner/search) and the pooler agent (gpu_miner/agent); imports only config and chain."""

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from config.ports import free_port
-from gpu_miner.pool_client import PoolClient
+from gpu_miner.agent.pool_client import PoolClient
 from tests.fixtures.pool import serve_pool
 from tests.served_api import served_api
 

@@ -3,7 +3,7 @@ share accrued and paid, the compensation it owes and paid; and the compensation 
 on the public list."""
 from chain.kale import STROOPS_PER_KALE
 from db.models import Settlement, SettlementPeriod
-from gpu_miner.pool_client import PoolClient, PoolRefused
+from gpu_miner.agent.pool_client import PoolClient, PoolRefused
 
 
 def me(harness, pooler) -> dict:

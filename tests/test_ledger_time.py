@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chain.kale import MEDIAN_LEDGER_SECONDS
 from chain.rpc import Ledger, seconds_per_ledger
-from gpu_miner import policy
+from gpu_miner.agent import policy
 
 
 def test_seconds_per_ledger_is_measured_between_two_observations():

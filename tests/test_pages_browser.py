@@ -10,7 +10,7 @@ from stellar_sdk import Keypair, TransactionEnvelope
 
 from chain.kale import STROOPS_PER_KALE
 from db.models import Farmer
-from gpu_miner.pool_client import PoolClient
+from gpu_miner.agent.pool_client import PoolClient
 from tests.fixtures.browser import text_of, wait_for
 from tests.signing import registered_farmer
 from web.accounts import create_auditor

@@ -1,4 +1,4 @@
-"""gpu_miner.channels: the pooler's channel accounts, derived from its key and funded on the devnet."""
+"""gpu_miner.agent.channels: the pooler's channel accounts, derived from its key and funded on the devnet."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,7 +9,7 @@ from stellar_sdk import Asset, Keypair, Payment
 from chain.rpc import ChainClient
 from chain.transactions import build_classic, sign_with, valid_until
 from config.networks import DEVNET
-from gpu_miner.channels import Channels, Funding, FundingError, channel_keypair
+from gpu_miner.agent.channels import Channels, Funding, FundingError, channel_keypair
 
 XLM = 10_000_000
 

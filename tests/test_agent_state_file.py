@@ -1,11 +1,11 @@
-"""gpu_miner.agent_state: the pooler agent's local file of found, sent and reported work."""
+"""gpu_miner.agent.state_file: the pooler agent's local file of found, sent and reported work."""
 import json
 import os
 import stat
 
 import pytest
 
-from gpu_miner.agent_state import (EXPIRED, FAILED, PENDING, SUCCESS, Attempt, BlockWork, FarmerWork, Found,
+from gpu_miner.agent.state_file import (EXPIRED, FAILED, PENDING, SUCCESS, Attempt, BlockWork, FarmerWork, Found,
                                    StateFile, StateFileError)
 
 POOLER = "GPOOLER"

@@ -172,12 +172,12 @@ def open_searcher(device: str = "auto", opencl_device: str | None = None) -> Sea
     if device not in DEVICES:
         raise ValueError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
     if device == "auto":
-        from gpu_miner.opencl_search import opencl_devices
+        from gpu_miner.search.opencl import opencl_devices
         device = "opencl" if opencl_devices() else "cpu"
     if device == "opencl":
-        from gpu_miner.opencl_search import OpenCLSearcher
+        from gpu_miner.search.opencl import OpenCLSearcher
         return OpenCLSearcher(opencl_device)
-    from gpu_miner.cpu_search import CpuSearcher
+    from gpu_miner.search.cpu import CpuSearcher
     return CpuSearcher()
 
 

@@ -14,13 +14,14 @@ from stellar_sdk import Keypair
 from chain.rpc import ChainClient
 from config import ConfigError, Network, load_settings
 from config.networks import NETWORKS
-from gpu_miner.agent import Agent, AgentConfig, AgentStopped
-from gpu_miner.agent_state import StateFile, StateFileError
-from gpu_miner.channels import Channels, Funding
-from gpu_miner.cli import OneLineErrors
-from gpu_miner.pool_client import PoolClient, pool_host
-from gpu_miner.search import DEVICES, open_searcher
-from gpu_miner.status import JsonLines, Terminal
+from gpu_miner.agent.board import AgentConfig, AgentStopped
+from gpu_miner.agent.channels import Channels, Funding
+from gpu_miner.agent.coordinator import Agent
+from gpu_miner.agent.pool_client import PoolClient, pool_host
+from gpu_miner.agent.state_file import StateFile, StateFileError
+from gpu_miner.agent.view import JsonLines, Terminal
+from gpu_miner.search.cli import OneLineErrors
+from gpu_miner.search.searcher import DEVICES, open_searcher
 
 SECRET_ENV = "KALEPOOL_POOLER_SECRET"
 API_KEY_ENV = "KALEPOOL_POOLER_API_KEY"
@@ -211,5 +212,5 @@ def bench_pooler(pool: str, api_key_file: str | None, rpc: str | None, network: 
                    f"while planted farmers were unfinished")
 
 
-if __name__ == "__main__":  # `python -m gpu_miner.agent_cli`, as tests and `up` may run it
+if __name__ == "__main__":  # `python -m gpu_miner.agent.cli`, as tests and `up` may run it
     pooler_agent()

@@ -14,7 +14,7 @@ import numba
 import numpy as np
 from numba import njit, prange, uint64
 
-from gpu_miner.search import MAX_SCAN, Searcher
+from gpu_miner.search.searcher import MAX_SCAN, Searcher
 
 LANES = 8
 STEPS_PER_TASK = 1024  # LANES-nonce steps per parallel task: cheap to start, enough to balance
@@ -58,7 +58,7 @@ def _nibble_zeros(h):
 
 
 @njit(inline="always")
-def _zeros(h0, h1, h2, h3):
+def hash_zeros(h0, h1, h2, h3):
     """Leading zero hex digits of a hash whose first 32 bytes are lanes h0..h3.
 
     Branch-free so the loop over nonces stays vectorised (a loop with a break cost
@@ -192,7 +192,7 @@ def best_keys(states, start, count):
             _permute(st)
             for j in range(LANES):
                 offset = uint64(step * LANES + j)
-                zeros = _zeros(st[j], st[LANES + j], st[2 * LANES + j], st[3 * LANES + j])
+                zeros = hash_zeros(st[j], st[LANES + j], st[2 * LANES + j], st[3 * LANES + j])
                 key = (zeros << _32) | (_U32 - offset)
                 best = max(best, key if offset < limit else uint64(0))
         keys[farmer, part] = best

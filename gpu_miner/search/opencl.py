@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pyopencl as cl
 
-from gpu_miner.search import MAX_SCAN, Searcher
+from gpu_miner.search.searcher import MAX_SCAN, Searcher
 
 KERNEL = Path(__file__).with_name("kernel.cl")
 ENV_DEVICE = "KALEPOOL_OPENCL_DEVICE"

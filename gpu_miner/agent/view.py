@@ -1,6 +1,6 @@
-"""What the pooler agent tells people and log shippers: a live terminal view, or one JSON line per event.
+"""What the pooler agent tells people and log shippers: a live terminal view (rich), or one JSON line per event.
 
-See gpu_miner/agent.py's docstring for the events and their fields.
+See gpu_miner/agent/coordinator.py's docstring for the events and their fields.
 """
 from __future__ import annotations
 
@@ -10,7 +10,15 @@ import threading
 import time
 from typing import Any, TextIO
 
+from rich.columns import Columns
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
 MAX_ROWS = 20  # farmers listed in the terminal view; the rest are counted
+PLAIN_SECONDS = 10.0  # without a terminal, how often the status headline is written
 QUIET = ("improved",)  # events the terminal view shows in its status block rather than as lines
 
 
@@ -46,70 +54,70 @@ class JsonLines:
 
 
 class Terminal:
-    """Event lines scrolling above a status block that is redrawn in place (plain lines without a tty).
+    """Event lines scrolling above a live status table (rich); plain lines when the output is not a terminal.
 
-    Improvements are not logged as lines: the status block shows each farmer's best zeros.
+    Improvements are not logged as lines: the table shows each farmer's best zeros.
+    Without a terminal the status headline is written every PLAIN_SECONDS instead.
     """
 
     def __init__(self, out: TextIO | None = None) -> None:
-        self.out = out or sys.stdout
-        self.live = self.out.isatty()
-        self._drawn = 0
-        self._last: list[str] = []
-        self._plain_at = 0.0
+        self.console = Console(file=out or sys.stdout, highlight=False)
+        self._live: Live | None = None
+        self._plain_at = -PLAIN_SECONDS
         self._lock = threading.Lock()
 
     def emit(self, event: str, **fields: Any) -> None:
         if event in QUIET:
             return
-        line = f"{time.strftime('%H:%M:%S')} {event:<12} {describe(event, fields)}"
+        line = Text(f"{time.strftime('%H:%M:%S')} {event:<12} {describe(event, fields)}")
         with self._lock:
-            self._erase()
-            self.out.write(line + "\n")
-            self._draw(self._last)
+            self.console.print(line, soft_wrap=True)
+            if event == "stopped" and self._live is not None:  # the agent's last event
+                self._live.stop()
+                self._live = None
 
     def show(self, snapshot: dict[str, Any]) -> None:
-        lines = status_lines(snapshot)
         with self._lock:
-            if not self.live:
-                if time.monotonic() - self._plain_at >= 10:
+            if not self.console.is_terminal:
+                if time.monotonic() - self._plain_at >= PLAIN_SECONDS:
                     self._plain_at = time.monotonic()
-                    self.out.write(f"{time.strftime('%H:%M:%S')} status       {lines[0]}\n")
-                    self.out.flush()
+                    line = Text(f"{time.strftime('%H:%M:%S')} status       {headline(snapshot)}")
+                    self.console.print(line, soft_wrap=True)
                 return
-            self._erase()
-            self._draw(lines)
-
-    def _erase(self) -> None:
-        if self.live and self._drawn:
-            self.out.write(f"\x1b[{self._drawn}F\x1b[J")
-        self._drawn = 0
-
-    def _draw(self, lines: list[str]) -> None:
-        self._last = lines
-        if self.live:
-            for line in lines:
-                self.out.write(line + "\n")
-            self._drawn = len(lines)
-        self.out.flush()
+            if self._live is None:
+                self._live = Live(console=self.console, auto_refresh=False)
+                self._live.start()
+            self._live.update(status_view(snapshot), refresh=True)
 
 
-def status_lines(s: dict[str, Any]) -> list[str]:
-    """The status block: a headline, then one line per farmer."""
+def headline(s: dict[str, Any]) -> str:
+    """One line: block, ledgers left and target, farmers, hash rate, device idle share."""
     if s.get("block") is None:
-        return [f"waiting for a block  ledger {s.get('ledger')}  {rate_text(s.get('hash_rate'))}"]
-    head = (f"block {s['block']}  ledger {s.get('ledger')}  ledgers left {s.get('ledgers_left')}"
+        return f"waiting for a block  ledger {s.get('ledger')}  {rate_text(s.get('hash_rate'))}"
+    return (f"block {s['block']}  ledger {s.get('ledger')}  ledgers left {s.get('ledgers_left')}"
             f" (target {s.get('target')})  farmers {len(s.get('farmers', {}))}"
             f"  {rate_text(s.get('hash_rate'))}  idle {100 * (s.get('idle') or 0):.1f}%")
+
+
+def status_view(s: dict[str, Any]) -> Group:
+    """The live view: the headline, a bar of farmers whose work is sent, one table row per farmer."""
     farmers = sorted(s.get("farmers", {}).items())
-    rows = []
+    sent = sum(1 for _, farmer in farmers if farmer.get("sent") is not None)
+    table = Table(box=None, padding=(0, 2), show_edge=False)
+    for column, justify in (("farmer", "left"), ("best", "right"), ("sent", "right"), ("state", "left")):
+        table.add_column(column, justify=justify)
     for address, farmer in farmers[:MAX_ROWS]:
-        best, sent = farmer.get("best"), farmer.get("sent")
-        rows.append(f"  {short(address)}  zeros {best if best is not None else '-':>2}"
-                    f"  sent {sent if sent is not None else '-':>2}  {farmer.get('state', '')}")
+        best, sent_zeros = farmer.get("best"), farmer.get("sent")
+        table.add_row(short(address), "-" if best is None else str(best),
+                      "-" if sent_zeros is None else str(sent_zeros), farmer.get("state", ""))
     if len(farmers) > MAX_ROWS:
-        rows.append(f"  … and {len(farmers) - MAX_ROWS} more farmers")
-    return [head, *rows]
+        table.caption = f"… and {len(farmers) - MAX_ROWS} more farmers"
+    parts: list[Any] = [Text(headline(s), style="bold")]
+    if farmers:
+        parts.append(Columns([Text(f"work sent {sent}/{len(farmers)}"),
+                              ProgressBar(total=len(farmers), completed=sent, width=40)]))
+        parts.append(table)
+    return Group(*parts)
 
 
 def describe(event: str, f: dict[str, Any]) -> str:

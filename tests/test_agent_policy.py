@@ -1,9 +1,9 @@
-"""gpu_miner.policy: the pooler agent's timing, time-sharing and resubmission decisions."""
+"""gpu_miner.agent.policy: the pooler agent's timing, time-sharing and resubmission decisions."""
 import random
 
 import pytest
 
-from gpu_miner import policy
+from gpu_miner.agent import policy
 
 T = 1_000_000  # a block timestamp
 

@@ -15,11 +15,11 @@ from click.testing import CliRunner
 from stellar_sdk import StrKey
 
 from chain import kale
-from gpu_miner import opencl_search
-from gpu_miner.cli import bench_miner, miner
-from gpu_miner.cpu_search import CpuSearcher, _zeros
-from gpu_miner.opencl_search import KERNEL, OpenCLSearcher, opencl_devices, pick_device
-from gpu_miner.search import Job, open_searcher
+from gpu_miner.search import opencl
+from gpu_miner.search.cli import bench_miner, miner
+from gpu_miner.search.cpu import CpuSearcher, hash_zeros
+from gpu_miner.search.opencl import KERNEL, OpenCLSearcher, opencl_devices, pick_device
+from gpu_miner.search.searcher import Job, open_searcher
 
 needs_opencl = pytest.mark.skipif(not opencl_devices(), reason="no OpenCL platform")
 RNG = random.Random(20240601)
@@ -129,7 +129,7 @@ CRAFTED_HASHES = [bytes(32), bytes(31) + b"\x01", bytes(8) + b"\x0f" + bytes(23)
 def test_cpu_counts_zeros_across_all_four_hash_lanes():
     for digest in CRAFTED_HASHES:
         lanes = [np.uint64(x) for x in np.frombuffer(digest, "<u8")]
-        assert _zeros(*lanes) == kale.count_zeros(digest), digest.hex()
+        assert hash_zeros(*lanes) == kale.count_zeros(digest), digest.hex()
 
 
 @needs_opencl
@@ -204,7 +204,7 @@ def test_unknown_device_is_refused():
 
 
 def test_auto_falls_back_to_the_cpu_without_opencl(monkeypatch):
-    monkeypatch.setattr(opencl_search, "opencl_devices", lambda: [])
+    monkeypatch.setattr(opencl, "opencl_devices", lambda: [])
     assert open_searcher("auto").kind == "cpu"
 
 

@@ -43,10 +43,10 @@ def devnet():
 
 
 class AgentProcess:
-    """`python -m gpu_miner.agent_cli --json` as a subprocess, its events parsed as they come."""
+    """`python -m gpu_miner.agent.cli --json` as a subprocess, its events parsed as they come."""
 
     def __init__(self, harness: Any, api_key: str, secret: Keypair, state_file: Path, *extra: str):
-        args = [sys.executable, "-m", "gpu_miner.agent_cli", "--pool", harness.api_url,
+        args = [sys.executable, "-m", "gpu_miner.agent.cli", "--pool", harness.api_url,
                 "--network", "devnet", "--rpc", harness.devnet.rpc_url, "--state-file", str(state_file),
                 "--margin-ledgers", str(MARGIN), "--json", *extra]
         # one hashing thread leaves a core to the devnet and the pool on a 2-core machine
@@ -106,8 +106,9 @@ def opened_ledger(harness: Any, index: int) -> int:
 
 
 def test_every_planted_farmer_is_worked_in_every_block_late_in_the_block(pool_harness, tmp_path):
-    # When to submit is decided by gpu_miner.policy and proven with a fake clock in
-    # test_pooler_agent_policy.py; here, on a real devnet under any load, only outcomes are asserted.
+    # When to submit is decided by gpu_miner.agent.policy and proven with a fake clock in
+    # test_agent_policy.py and test_agent_decisions.py; here, on a real devnet under any load,
+    # only outcomes are asserted.
     pooler = pool_harness.new_pooler()
     farmers = {pool_harness.new_farmer(pooler).address for _ in range(3)}
     pool_harness.wait_until_block_can_open()  # so the agent's first plant opens a whole new block

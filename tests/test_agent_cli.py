@@ -1,4 +1,4 @@
-"""`pooler` (gpu_miner.agent_cli): one-line errors for bad input, retries with backoff when servers are down."""
+"""`pooler` (gpu_miner.agent.cli): one-line errors for bad input, retries with backoff when servers are down."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from stellar_sdk import Keypair
 
-from gpu_miner.agent_cli import pooler_agent
+from gpu_miner.agent.cli import pooler_agent
 
 ROOT = Path(__file__).resolve().parents[1]
 UNREACHABLE = "http://127.0.0.1:9"
@@ -52,7 +52,7 @@ def test_friendbot_is_refused_on_mainnet():
 
 
 def agent_process(tmp_path: Path, pool: str, rpc: str) -> subprocess.Popen:
-    args = [sys.executable, "-m", "gpu_miner.agent_cli", "--pool", pool, "--rpc", rpc,
+    args = [sys.executable, "-m", "gpu_miner.agent.cli", "--pool", pool, "--rpc", rpc,
             "--network", "devnet", "--state-file", str(tmp_path / "state.json"), "--json", "--device", "cpu"]
     env = {**os.environ, "KALEPOOL_POOLER_SECRET": Keypair.random().secret, "KALEPOOL_POOLER_API_KEY": "kpp_x",
            "NUMBA_NUM_THREADS": "1"}

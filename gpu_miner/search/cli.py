@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import click
 from stellar_sdk import StrKey
 
-from gpu_miner.search import DEVICES, MAX_ZEROS, U32_MAX, U64_MAX, Job, Searcher, open_searcher
+from gpu_miner.search.searcher import DEVICES, MAX_ZEROS, U32_MAX, U64_MAX, Job, Searcher, open_searcher
 
 
 class OneLineErrors(click.Command):
