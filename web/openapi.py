@@ -89,9 +89,9 @@ def _component_schemas(schemas: Schemas) -> dict[str, Any]:
     models = {**schemas.all(), **{name: RESPONSE_MODELS[name] for name in sorted(named)}}
     for name, model in models.items():
         schema = model.model_json_schema(ref_template=REF)
-        components.update(schema.pop("$defs", {}))
-        schema["title"] = name
-        components[name] = schema
+        for inner, inner_schema in {**schema.pop("$defs", {}), name: {**schema, "title": name}}.items():
+            if components.setdefault(inner, inner_schema) != inner_schema:
+                raise ValueError(f"two different schemas are named {inner}")
     return components
 
 
