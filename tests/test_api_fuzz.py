@@ -1,19 +1,21 @@
-"""Property-based fuzzing of every operation in the OpenAPI description: no input yields a 5xx."""
+"""Property-based fuzzing of every operation in the OpenAPI description: no input yields a 5xx, and
+every answer (status, content type, body) is one the description declares."""
 import dataclasses
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
+from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
+                                               status_code_conformance)
 
 from db.models import Farmer
 from web.app import create_app
 
 schema = schemathesis.pytest.from_fixture("fuzz_schema")
-# No 5xx, and every status and content type is one the description declares. (Checks that valid-looking
+# No 5xx, and every status, content type and body is one the description declares. (Checks that valid-looking
 # input is accepted do not apply: a checksum-failing address or a missing pooler is rightly refused.)
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture

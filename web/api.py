@@ -1,4 +1,4 @@
-"""Declaring an endpoint once: its route, who may call it, its body and query schemas.
+"""Declaring an endpoint once: its route, who may call it, its body, query and response schemas.
 
 `operation(...)` registers the Flask route and records an `Operation`, from
 which web.openapi describes the API, so the description cannot drift from what
@@ -15,6 +15,7 @@ from typing import Any, Callable
 from flask import Blueprint, current_app
 
 from web.auth import bearer_token, require
+from web.schemas import RESPONSE_MODELS
 from web.validation import Query, json_body, query_args
 
 API_PREFIX = "/api/v1"
@@ -39,6 +40,7 @@ class Operation:
     responses: dict[int, str] = field(default_factory=dict)
     status: int = 200
     produces: str = "application/json"
+    models: dict[int, str] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -56,13 +58,19 @@ OPERATIONS: list[Operation] = []
 def operation(blueprint: Blueprint, method: str, rule: str, summary: str, *, tag: str,
               roles: tuple[str, ...] | None = None, body: str | None = None, query: str | None = None,
               responses: dict[int, str] | None = None, status: int = 200,
-              produces: str = "application/json") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              produces: str = "application/json",
+              response: str | dict[int, str] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register `view` at `rule` on `blueprint`; `body`/`query` name schemas of web.validation.Schemas,
-    `status` is the success status and `produces` its content type."""
+    `status` is the success status and `produces` its content type; `response` names the model (in
+    web.schemas*) of the success body, or maps statuses to models when several statuses have a body."""
+    models = response if isinstance(response, dict) else {status: response} if response else {}
+    unknown = set(models.values()) - set(RESPONSE_MODELS)
+    if unknown:
+        raise ValueError(f"{rule}: no response model named {', '.join(sorted(unknown))}")
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         OPERATIONS.append(Operation(method, rule, view.__name__, summary, tag, roles, body, query,
-                                    responses or {}, status, produces))
+                                    responses or {}, status, produces, models))
 
         @functools.wraps(view)
         def handler(**path: Any) -> Any:

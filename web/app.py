@@ -8,7 +8,7 @@ from flask import Flask, Response, g, request
 from config import Settings, load_settings
 from db.cluster import private_cluster
 from db.connection import database, init_database
-from web import audit, blocks, farmers, payout_address, pool_actions, poolers, signin, system
+from web import audit, blocks, docs, farmers, payout_address, pool_actions, poolers, signin, system
 from web.api import API_PREFIX
 from web.auth import hash_token
 from web.errors import register_error_handlers
@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_database(settings.database_url or private_cluster(settings.state_dir).url, POOL_SIZE_PER_WORKER)
     app.extensions["kalepool"] = Services(settings)
     register_error_handlers(app)
-    for module in (farmers, poolers, blocks, pool_actions, audit, system, signin, payout_address):
+    for module in (farmers, poolers, blocks, pool_actions, audit, system, signin, payout_address, docs):
         app.register_blueprint(module.blueprint, url_prefix=API_PREFIX)
     register_pages(app)
     app.before_request(_start_clock)

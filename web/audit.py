@@ -68,7 +68,7 @@ def _open_for(**where: Any) -> list[dict[str, Any]]:
 
 
 @operation(blueprint, "GET", "/audit/discrepancies", "Discrepancies between pool records and the chain, newest first",
-           tag=TAG, roles=AUDITORS, query="Page")
+           tag=TAG, roles=AUDITORS, query="Page", response="Discrepancies")
 def list_discrepancies(principal: Principal, query: Any) -> Response:
     rows = Discrepancy.select().order_by(Discrepancy.id.desc()).limit(query.limit).offset(query.offset)
     return jsonify({"discrepancies": [discrepancy_view(row) for row in rows], "open": open_discrepancies(),
@@ -78,7 +78,7 @@ def list_discrepancies(principal: Principal, query: Any) -> Response:
 @operation(blueprint, "GET", "/audit/farmers/<int:farmer_id>/statement",
            "A farmer's statement recomputed from chain rows alone (optionally only the blocks planted "
            "in from_ledger..to_ledger), with its open discrepancies",
-           tag=TAG, roles=AUDITORS, query="LedgerRange", responses={404: "no such farmer"})
+           tag=TAG, roles=AUDITORS, query="LedgerRange", responses={404: "no such farmer"}, response="ChainStatement")
 def farmer_statement(principal: Principal, farmer_id: int, query: Any) -> Response:
     farmer = _farmer(farmer_id)
     return jsonify({**chain_statement(farmer, query.from_ledger, query.to_ledger),
@@ -100,7 +100,7 @@ def farmer_ledger_csv(principal: Principal, farmer_id: int) -> Response:
 
 @operation(blueprint, "GET", "/audit/blocks/<int:index>",
            "A block as the chain recorded it (plants, works, harvests) next to the pool's records of it",
-           tag=TAG, roles=AUDITORS, responses={404: "not a block index"})
+           tag=TAG, roles=AUDITORS, responses={404: "not a block index"}, response="BlockRecord")
 def block_record(principal: Principal, index: int) -> Response:
     if index > U32_MAX:
         raise ApiError(404, "not_found", f"{index} is not a block index (at most {U32_MAX})")

@@ -56,7 +56,7 @@ def recent_blocks(limit: int, offset: int) -> dict[str, Any]:
 
 
 @operation(blueprint, "GET", "/blocks", "The pool's recent blocks, newest first: pool farmers planted, worked "
-           "and harvested (from the chain record), their stake and rewards", tag=TAG, query="Page")
+           "and harvested (from the chain record), their stake and rewards", tag=TAG, query="Page", response="Blocks")
 def list_blocks(query: Any) -> Response:
     cache: dict[tuple[int, int], tuple[float, dict[str, Any]]] = current_app.extensions.setdefault(_CACHE, {})
     made, page = cache.get((query.limit, query.offset), (float("-inf"), {}))

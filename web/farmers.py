@@ -67,7 +67,8 @@ def funding_instructions(farmer: Farmer) -> dict[str, Any]:
            tag=TAG, body="FarmerCreate", status=201,
            responses={201: "the farmer, its funding instructions and its API token (shown once); "
                            "unless funded and activated it expires after KALEPOOL_REGISTRATION_TTL_SECONDS",
-                      409: "the pooler is full", 429: "too many registrations from this client"})
+                      409: "the pooler is full", 429: "too many registrations from this client"},
+           response="FarmerCreated")
 def create_farmer(body: Any) -> tuple[Response, int, dict[str, str]]:
     check_payout_address(body.payout_address)
     found = services()
@@ -87,14 +88,14 @@ def create_farmer(body: Any) -> tuple[Response, int, dict[str, str]]:
 
 
 @operation(blueprint, "GET", "/farmers/me", "The calling farmer, with its balances, rewards per pooler and "
-           "what an exit would pay each party today", tag=TAG, roles=("farmer",))
+           "what an exit would pay each party today", tag=TAG, roles=("farmer",), response="FarmerWithMoney")
 def get_me(principal: Principal) -> Response:
     return jsonify({**farmer_view(principal.row), **money_view(principal.row)})
 
 
 @operation(blueprint, "PATCH", "/farmers/me", "Change stake, harvest interval, or pooler (pails already "
            "planted stay the pooler's that requested them)", tag=TAG, roles=("farmer",), body="FarmerUpdate",
-           responses={409: "the farmer is leaving or departed"})
+           responses={409: "the farmer is leaving or departed"}, response="Farmer")
 def update_me(principal: Principal, body: Any) -> Response:
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     with database.atomic():
@@ -111,7 +112,7 @@ def update_me(principal: Principal, body: Any) -> Response:
 
 
 @operation(blueprint, "GET", "/farmers/me/history", "The calling farmer's plantings, works, harvests and "
-           "payouts, newest first", tag=TAG, roles=("farmer",), query="HistoryPage")
+           "payouts, newest first", tag=TAG, roles=("farmer",), query="HistoryPage", response="History")
 def get_my_history(principal: Principal, query: Any) -> Response:
     return jsonify(history(principal.id, query.kind, query.limit, query.offset))
 
@@ -128,7 +129,7 @@ def ledger_rows(farmer: Farmer) -> list[dict[str, Any]]:
 
 @operation(blueprint, "GET", "/farmers/me/ledger", "The calling farmer's custody ledger from the chain: every "
            "KALE and XLM movement of its wallet, its class and the running balance, oldest first", tag=TAG,
-           roles=("farmer",), query="Page")
+           roles=("farmer",), query="Page", response="Ledger")
 def get_my_ledger(principal: Principal, query: Any) -> Response:
     rows = ledger_rows(principal.row)
     return jsonify({"entries": rows[query.offset:query.offset + query.limit], "total": len(rows),
@@ -150,7 +151,7 @@ def get_my_ledger_csv(principal: Principal) -> Response:
            "KALE trustline, and start farming", tag=TAG, roles=("farmer",), body="Empty",
            responses={409: "not funded yet, not in a state that can be activated, or the pooler is full",
                       502: "the chain refused the trustline transaction",
-                      503: "the RPC server is unreachable"})
+                      503: "the RPC server is unreachable"}, response="Farmer")
 def activate_me(principal: Principal, body: Any) -> Response:
     if principal.row.status == "awaiting_funding":
         with database.atomic():
@@ -166,7 +167,7 @@ def activate_me(principal: Principal, body: Any) -> Response:
 
 @operation(blueprint, "POST", "/farmers/me/exit", "Leave the pool: no more plants; settlement follows once "
            "the last pails are harvested", tag=TAG, roles=("farmer",), body="Empty", status=202,
-           responses={202: "exit accepted", 409: "already leaving or departed"})
+           responses={202: "exit accepted", 409: "already leaving or departed"}, response="Farmer")
 def exit_me(principal: Principal, body: Any) -> tuple[Response, int]:
     with database.atomic():
         farmer = Farmer.select().where(Farmer.id == principal.id).for_update().get()
@@ -189,7 +190,7 @@ def visible_farmer(principal: Principal, farmer_id: int) -> Farmer:
 
 
 @operation(blueprint, "GET", "/farmers/<int:farmer_id>", "One farmer: itself, a pooler's own, or any "
-           "for an auditor", tag=TAG, roles=("farmer", "pooler", "auditor"))
+           "for an auditor", tag=TAG, roles=("farmer", "pooler", "auditor"), response="FarmerAsSeen")
 def get_farmer(principal: Principal, farmer_id: int) -> Response:
     farmer = visible_farmer(principal, farmer_id)
     if principal.role == "pooler":
@@ -198,14 +199,15 @@ def get_farmer(principal: Principal, farmer_id: int) -> Response:
 
 
 @operation(blueprint, "GET", "/farmers/<int:farmer_id>/history", "One farmer's history (itself, a pooler's "
-           "own, or any for an auditor)", tag=TAG, roles=("farmer", "pooler", "auditor"), query="HistoryPage")
+           "own, or any for an auditor)", tag=TAG, roles=("farmer", "pooler", "auditor"), query="HistoryPage",
+           response="History")
 def get_farmer_history(principal: Principal, farmer_id: int, query: Any) -> Response:
     farmer = visible_farmer(principal, farmer_id)
     return jsonify(history(farmer.id, query.kind, query.limit, query.offset))
 
 
 @operation(blueprint, "GET", "/farmers", "Every farmer, oldest first (auditors)", tag=TAG,
-           roles=("auditor",), query="Page")
+           roles=("auditor",), query="Page", response="FarmerList")
 def list_farmers(principal: Principal, query: Any) -> Response:
     farmers = list(Farmer.select().order_by(Farmer.id).limit(query.limit).offset(query.offset))
     return jsonify({"farmers": farmer_views(farmers),

@@ -1,5 +1,5 @@
-"""The OpenAPI 3.1 description of every endpoint, derived from web.api's operations and the
-pydantic schemas the endpoints validate with (one source for both)."""
+"""The OpenAPI 3.1 description of every endpoint, derived from web.api's operations, the pydantic
+schemas the endpoints validate with (one source for both) and the response models they name."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from web import __version__
 from web.api import OPERATIONS, NoQuery, Operation
+from web.schemas import RESPONSE_MODELS
 from web.validation import Schemas
 
 REF = "#/components/schemas/{model}"
@@ -23,13 +24,19 @@ def _error(description: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}}
 
 
+def _body(op: Operation, status: int, description: str) -> dict[str, Any]:
+    """A response with a body: the model the operation names for `status`, or text."""
+    model = op.models.get(status)
+    schema = {"$ref": REF.format(model=model)} if model else {"type": "string"}
+    return {"description": description, "content": {op.produces: {"schema": schema}}}
+
+
 def _responses(op: Operation) -> dict[str, Any]:
-    body_schema = {"type": "object"} if op.produces == "application/json" else {"type": "string"}
-    responses: dict[str, Any] = {str(op.status): {
-        "description": op.responses.get(op.status, "success"),
-        "content": {op.produces: {"schema": body_schema}}}}
+    responses = {str(op.status): _body(op, op.status, op.responses.get(op.status, "success"))}
     for status, description in op.responses.items():
-        if status >= 400:
+        if status in op.models or status < 300:
+            responses[str(status)] = _body(op, status, description)
+        elif status >= 400:
             responses[str(status)] = _error(description)
     responses["400"] = _error("invalid input: the message names the field")
     if op.roles:
@@ -76,12 +83,15 @@ def _operation(op: Operation, schemas: Schemas) -> dict[str, Any]:
 
 
 def _component_schemas(schemas: Schemas) -> dict[str, Any]:
+    """Request schemas, the response models the operations name (and the models inside them), Error."""
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
-    for name, model in schemas.all().items():
+    named = {name for op in OPERATIONS for name in op.models.values()}
+    models = {**schemas.all(), **{name: RESPONSE_MODELS[name] for name in sorted(named)}}
+    for name, model in models.items():
         schema = model.model_json_schema(ref_template=REF)
-        components.update(schema.pop("$defs", {}))
-        schema["title"] = name
-        components[name] = schema
+        for inner, inner_schema in {**schema.pop("$defs", {}), name: {**schema, "title": name}}.items():
+            if components.setdefault(inner, inner_schema) != inner_schema:
+                raise ValueError(f"two different schemas are named {inner}")
     return components
 
 

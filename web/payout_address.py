@@ -59,7 +59,7 @@ def _exists_on_chain(address: str) -> bool:
                            "address",
                       403: "the current payout address exists on chain: a signed challenge is required",
                       409: "the payout is already built",
-                      503: "the RPC server is unreachable"})
+                      503: "the RPC server is unreachable"}, response="Farmer")
 def change_payout_address(principal: Principal, body: Any) -> Response:
     check_payout_address(body.address, "address")
     verified = sep10.verify(body.transaction) if body.transaction is not None else None
@@ -83,7 +83,7 @@ def change_payout_address(principal: Principal, body: Any) -> Response:
 
 @operation(blueprint, "DELETE", "/farmers/me/payout-address/pending", "Cancel a delayed payout-address "
            "change", tag=TAG, roles=("farmer",),
-           responses={200: "the farmer, with no pending change", 404: "no change is pending"})
+           responses={200: "the farmer, with no pending change", 404: "no change is pending"}, response="Farmer")
 def cancel_pending_payout_address(principal: Principal) -> Response:
     with database.atomic():
         Farmer.select().where(Farmer.id == principal.id).for_update().get()

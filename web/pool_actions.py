@@ -133,7 +133,8 @@ def _plant_outcome(row: PlantRequest, expected_block: int | None = None) -> tupl
            "Plant every active farmer of the calling pooler in the open block", tag="poolers",
            roles=("pooler",), body="PlantRequest",
            responses={200: "the block (index, entropy) and, per farmer, planted, pending or failed with a reason",
-                      202: f"still planting after {PLANT_ANSWER_SECONDS:g} s: poll the Location it gives"})
+                      202: f"still planting after {PLANT_ANSWER_SECONDS:g} s: poll the Location it gives"},
+           response={200: "PlantAnswer", 202: "PlantRunning"})
 def plant_request(principal: Principal, body: Any) -> tuple[Response, int, dict[str, str]]:
     row, done = _start_or_join(principal.row)
     return _plant_outcome(_wait(row, done, PLANT_ANSWER_SECONDS), body.block_index)
@@ -142,7 +143,7 @@ def plant_request(principal: Principal, body: Any) -> tuple[Response, int, dict[
 @operation(blueprint, "GET", "/pooler/plant-requests/<int:request_id>",
            "The outcome of one of the calling pooler's plant requests", tag="poolers", roles=("pooler",),
            responses={200: "the answer, as POST /pooler/plant-request gives it", 202: "still planting",
-                      404: "no such plant request of this pooler"})
+                      404: "no such plant request of this pooler"}, response={200: "PlantAnswer", 202: "PlantRunning"})
 def get_plant_request(principal: Principal, request_id: int) -> tuple[Response, int, dict[str, str]]:
     row = None if request_id > BIGINT_MAX else PlantRequest.get_or_none(PlantRequest.id == request_id,
                                                                          PlantRequest.pooler == principal.id)
@@ -154,7 +155,7 @@ def get_plant_request(principal: Principal, request_id: int) -> tuple[Response, 
 @operation(blueprint, "POST", "/pooler/work-complete",
            "Report the work submitted for planted farmers; the pool verifies each item", tag="poolers",
            roles=("pooler",), body="WorkReport",
-           responses={200: "accepted items (zeros, gap) and rejected items with a reason"})
+           responses={200: "accepted items (zeros, gap) and rejected items with a reason"}, response="WorkVerdict")
 def work_complete(principal: Principal, body: Any) -> Response:
     return jsonify(verify_report(services().chain, principal.row, body.results))
 
@@ -168,7 +169,7 @@ def _statement(farmer: Farmer) -> dict[str, Any]:
 
 @operation(blueprint, "GET", "/farmers/me/settlement", "The calling farmer's exit settlement statement: per "
            "pooler period every pail, reward and compensation, and every payout attempt",
-           tag="farmers", roles=("farmer",), responses={404: "no settlement yet"})
+           tag="farmers", roles=("farmer",), responses={404: "no settlement yet"}, response="Settlement")
 def get_my_settlement(principal: Principal) -> Response:
     return jsonify(_statement(principal.row))
 
@@ -187,7 +188,7 @@ def _compensation_view(row: Compensation) -> dict[str, Any]:
 
 @operation(blueprint, "GET", "/farmers/me/compensations",
            "Stakes the calling farmer lost to unworked pails, owed by its pooler", tag="farmers",
-           roles=("farmer",))
+           roles=("farmer",), response="Compensations")
 def get_my_compensations(principal: Principal) -> Response:
     rows = Compensation.select().where(Compensation.farmer == principal.row.id).order_by(Compensation.id)
     return jsonify({"compensations": [_compensation_view(r) for r in rows],
@@ -196,7 +197,7 @@ def get_my_compensations(principal: Principal) -> Response:
 
 @operation(blueprint, "GET", "/pooler/compensations",
            "Stakes the calling pooler owes its farmers for pails it did not work", tag="poolers",
-           roles=("pooler",))
+           roles=("pooler",), response="Compensations")
 def get_pooler_compensations(principal: Principal) -> Response:
     rows = (Compensation.select().join(Farmer).where(Compensation.pooler == principal.row.id)
             .order_by(Compensation.id))

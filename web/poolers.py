@@ -37,7 +37,7 @@ def _public_poolers() -> list[dict[str, Any]]:
 
 
 @operation(blueprint, "GET", "/poolers", "Active poolers: capacity, terms and performance, to choose from",
-           tag=TAG)
+           tag=TAG, response="PublicPoolers")
 def list_poolers() -> Response:
     return jsonify({"poolers": _public_poolers()})
 
@@ -73,7 +73,8 @@ def agents_view(pooler_id: int) -> dict[str, Any]:
 
 
 @operation(blueprint, "GET", "/pooler/me", "The calling pooler: its figures, its share accrued and paid, the "
-           "compensation it owes and paid, and the hash rate its agents report", tag=TAG, roles=("pooler",))
+           "compensation it owes and paid, and the hash rate its agents report", tag=TAG, roles=("pooler",),
+           response="PoolerMe")
 def get_pooler_me(principal: Principal) -> Response:
     figures = pooler_figures(principal.id, accrued=True)[principal.id]
     money = {"share_accrued": figures.pop("share_accrued"), "compensation_owed": figures["compensation_owed"],
@@ -85,7 +86,7 @@ def get_pooler_me(principal: Principal) -> Response:
 @operation(blueprint, "POST", "/pooler/status", "An agent of the calling pooler reports its hash rate "
            "(body: agent, hash_rate, block_index); the console shows it", tag=TAG, roles=("pooler",),
            responses={400: "a field is missing or out of range", 413: "the body is too large",
-                      415: "the body is not JSON"})
+                      415: "the body is not JSON"}, response="Agents")
 def report_status(principal: Principal) -> Response:
     body = json_body(PoolerStatus)
     database.execute_sql(_UPSERT_STATUS, {"pooler": principal.id, "agent": body.agent,
@@ -94,7 +95,7 @@ def report_status(principal: Principal) -> Response:
 
 
 @operation(blueprint, "GET", "/pooler/farmers", "The calling pooler's active farmers, oldest first, one page "
-           "(addresses, never keys)", tag=TAG, roles=("pooler",), query="Page")
+           "(addresses, never keys)", tag=TAG, roles=("pooler",), query="Page", response="PooledFarmerList")
 def get_pooler_farmers(principal: Principal, query: Any) -> Response:
     mine = Farmer.select().where(Farmer.pooler == principal.id, Farmer.status == "active")
     farmers = mine.order_by(Farmer.id).limit(query.limit).offset(query.offset)

@@ -23,7 +23,7 @@ TAG = "auth"
 @operation(blueprint, "POST", "/auth/challenge", "A SEP-10 challenge for a Stellar account, to sign with "
            "its master key (any account gets one)", tag=TAG, body="ChallengeRequest",
            responses={200: "the challenge transaction, the network passphrase to sign it for, and the unix "
-                           "time it expires"})
+                           "time it expires"}, response="Challenge")
 def challenge(body: Any) -> Response:
     return jsonify(sep10.issue_challenge(body.account))
 
@@ -48,7 +48,7 @@ def _farmer_paying_to(account: str, farmer_id: int | None) -> Farmer:
            responses={200: "the farmer id and its new API token (shown once)",
                       401: "the challenge is not valid: signatures, time bounds, domain, or already used",
                       404: "no farmer (or not farmer_id) pays out to the signing account",
-                      409: "several farmers pay out to that account: send farmer_id"})
+                      409: "several farmers pay out to that account: send farmer_id"}, response="NewToken")
 def token(body: Any) -> Response:
     verified = sep10.verify(body.transaction)
     api_token, token_hash = new_token("farmer")

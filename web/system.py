@@ -39,7 +39,7 @@ def _network_versions(rpc_url: str) -> dict:
 
 
 @operation(blueprint, "GET", "/health", "Whether the database and the Stellar RPC are reachable", tag=TAG,
-           responses={503: "the database or the RPC is unreachable"})
+           responses={503: "the database or the RPC is unreachable"}, response={200: "Health", 503: "Health"})
 def health() -> tuple[Response, int] | tuple[Response, int, dict[str, str]]:
     checks = {}
     try:
@@ -60,7 +60,7 @@ def health() -> tuple[Response, int] | tuple[Response, int, dict[str, str]]:
     return (body, 200) if healthy else (body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
-@operation(blueprint, "GET", "/info", "Network, contract ids, pool terms and version", tag=TAG)
+@operation(blueprint, "GET", "/info", "Network, contract ids, pool terms and version", tag=TAG, response="Info")
 def info() -> Response:
     settings = services().settings
     network = settings.network
@@ -78,7 +78,7 @@ def info() -> Response:
     })
 
 
-@operation(blueprint, "GET", "/openapi.json", "This API's OpenAPI 3.1 description", tag=TAG)
+@operation(blueprint, "GET", "/openapi.json", "This API's OpenAPI 3.1 description", tag=TAG, response="OpenApiDocument")
 def openapi() -> Response:
     return jsonify(openapi_spec(services().schemas))
 
