@@ -3,10 +3,9 @@ money, its agents' hash rate) and the status its agents report."""
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Any
 
 from flask import Blueprint, Response, jsonify
-from pydantic import Field
 
 from db.connection import database
 from db.models import Farmer, Pooler
@@ -16,7 +15,6 @@ from web.performance import pooler_figures
 from web.pooler_money import compensation_paid_by_pooler, settled_money
 from web.presenters import pooled_farmer_view, pooler_view, timestamp
 from web.services import services
-from web.validation import Body, json_body
 
 blueprint = Blueprint("poolers", __name__)
 TAG = "poolers"
@@ -54,15 +52,6 @@ SELECT agent, hash_rate, block_index, reported_at, reported_at > now() - make_in
   FROM pooler_agent_status WHERE pooler_id = %(pooler)s ORDER BY agent"""
 
 
-class PoolerStatus(Body):
-    """What a pooler agent reports about itself."""
-
-    agent: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$",
-                                description="the agent's name, unique within the pooler")]
-    hash_rate: Annotated[int, Field(ge=0, le=10**15, description="hashes per second")]
-    block_index: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = None
-
-
 def agents_view(pooler_id: int) -> dict[str, Any]:
     """The pooler's agents as they last reported, and the hash rate of those heard from recently."""
     rows = database.execute_sql(_AGENTS, {"pooler": pooler_id, "window": AGENT_WINDOW_SECONDS}).fetchall()
@@ -85,10 +74,9 @@ def get_pooler_me(principal: Principal) -> Response:
 
 @operation(blueprint, "POST", "/pooler/status", "An agent of the calling pooler reports its hash rate "
            "(body: agent, hash_rate, block_index); the console shows it", tag=TAG, roles=("pooler",),
-           responses={400: "a field is missing or out of range", 413: "the body is too large",
-                      415: "the body is not JSON"}, response="Agents")
-def report_status(principal: Principal) -> Response:
-    body = json_body(PoolerStatus)
+           body="PoolerStatus", responses={400: "a field is missing or out of range", 413: "the body is too large",
+                                           415: "the body is not JSON"}, response="Agents")
+def report_status(principal: Principal, body: Any) -> Response:
     database.execute_sql(_UPSERT_STATUS, {"pooler": principal.id, "agent": body.agent,
                                           "hash_rate": body.hash_rate, "block_index": body.block_index})
     return jsonify(agents_view(principal.id))

@@ -87,6 +87,15 @@ class WorkReport(Body):
                                  "tx_hash": {"type": "string"}}}})]
 
 
+class PoolerStatus(Body):
+    """What a pooler agent reports about itself."""
+
+    agent: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$",
+                                description="the agent's name, unique within the pooler")]
+    hash_rate: Annotated[int, Field(ge=0, le=10**15, description="hashes per second")]
+    block_index: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = None
+
+
 ChallengeXdr = Annotated[str, Field(min_length=1, max_length=8_192,
                                    description="a SEP-10 challenge transaction (base64 XDR) signed by the "
                                                "account's master key")]
@@ -125,6 +134,7 @@ class Schemas:
     LedgerRange: type[Query] = LedgerRange
     PlantRequest: type[Body] = PlantRequest
     WorkReport: type[Body] = WorkReport
+    PoolerStatus: type[Body] = PoolerStatus
     ChallengeRequest: type[Body] = ChallengeRequest
     TokenRequest: type[Body] = TokenRequest
     PayoutAddressRequest: type[Body] = PayoutAddressRequest
