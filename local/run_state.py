@@ -107,9 +107,10 @@ class RunState:
                                       .where(model.block_index >= since).group_by(model.farmer))
                    for model in (Planting, Work, Harvest)}
         rewards = _per_farmer(Harvest.select(Harvest.farmer, fn.SUM(Harvest.reward)).group_by(Harvest.farmer))
-        planted_now = {row.farmer_id for row in Planting.select(Planting.farmer).where(Planting.block_index == self.index)}
-        worked_now = _per_farmer(Work.select(Work.farmer, fn.MAX(Work.zeros)).where(Work.block_index == self.index)
-                                 .group_by(Work.farmer))
+        planted_now = {farmer_id for farmer_id, in Planting.select(Planting.farmer)
+                       .where(Planting.block_index == self.index).tuples()}
+        worked_now = _per_farmer(Work.select(Work.farmer, fn.MAX(Work.zeros))
+                                 .where(Work.block_index == self.index).group_by(Work.farmer))
         lines = []
         for farmer in Farmer.select().order_by(Farmer.id):
             line = FarmerLine(farmer.id, farmer.custodial_address, farmer.status,
