@@ -24,12 +24,12 @@ class BlocksRun:
     exit_requested: bool = False
 
     def run_blocks(self) -> list[int]:
-        """Blocks this run planted that are closed."""
+        """Blocks wholly within this run (opened after it began) that were planted and are closed."""
         run = self.run
         if run.first_block is None:
             return []
         return [row.block_index for row in Planting.select(Planting.block_index).distinct()
-                .where(Planting.block_index >= run.first_block, Planting.block_index < run.index)
+                .where(Planting.block_index > run.first_block, Planting.block_index < run.index)
                 .order_by(Planting.block_index)]
 
     def exit_first_farmer_after_first_block(self) -> None:

@@ -88,8 +88,8 @@ class RunState:
             self.ledgers_in_block = round(BLOCK_INTERVAL / ledger_seconds)
             self.ledgers_left = deadline(latest.sequence, latest.close_time, farm.farm_block.timestamp,
                                          ledger_seconds, 0).ledgers_left
-        if self.first_block is None:
-            self.first_block = self.index + 1
+        if self.first_block is None:  # this run's counts start with the block open now (block 0 too)
+            self.first_block = self.index
         self._read_agent_events()
         self.read_pool()
 
