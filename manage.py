@@ -17,7 +17,7 @@ from config import ConfigError
 
 # name -> (module, attribute, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "up": ("jobs.up", "up", "Run the whole pool on this machine (database, devnet, API, jobs, pooler)."),
+    "up": ("local.up", "up", "Run the whole pool on this machine (database, devnet, API, jobs, pooler)."),
     "devnet": ("devnet.cli", "devnet", "Run a local Stellar network with the KALE contracts."),
     "serve": ("web.cli", "serve", "Serve the JSON API under gunicorn."),
     "db": ("db.cli", "db", "Database schema: migrate, status."),
@@ -34,10 +34,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 BENCHMARKS: dict[str, tuple[str, str, str]] = {
     "miner": ("gpu_miner.search.cli", "bench_miner", "Sustained nonce-search hash rate per device."),
     "devnet": ("devnet.bench", "bench_devnet", "Devnet transaction throughput and simulate latency."),
-    "api": ("web.bench", "bench_api", "API requests/s and latency under load."),
+    "api": ("local.bench_api", "bench_api", "API requests/s and latency under load."),
     "pages": ("web.pages.bench", "bench_pages", "Web app: server time of every page with 1,000 farmers."),
-    "plant": ("jobs.bench", "bench_plant", "Time to plant N farmers after a plant request."),
-    "indexer": ("indexer.bench", "bench_indexer", "Indexer backfill rate and steady-state lag."),
+    "plant": ("local.bench_plant", "bench_plant", "Time to plant N farmers after a plant request."),
+    "indexer": ("local.bench_indexer", "bench_indexer", "Indexer backfill rate and steady-state lag."),
     "pooler": ("gpu_miner.agent.cli", "bench_pooler", "Pooler agent: device idle share per block."),
 }
 

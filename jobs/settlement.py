@@ -62,6 +62,18 @@ def owed_legs(settlement: Settlement) -> list[Leg]:
     return [leg for leg in legs if leg.amount > 0]
 
 
+def waiting_for(farmer: Farmer) -> str | None:
+    """Why `farmer` cannot be settled yet, or None when it can."""
+    live = TxIntent.select().where(TxIntent.farmer == farmer.id, TxIntent.status.in_(LIVE),
+                                   TxIntent.action.not_in(PAYOUT_ACTIONS))
+    if live.exists():
+        return "a transaction of this farmer is still in flight"
+    open_pails = [pail for pail in pails(farmer.id) if not pail.closed]
+    if open_pails:
+        return f"block {open_pails[0].block_index}'s pail is not harvested yet"
+    return settlement_blocker(farmer.id)
+
+
 @dataclass
 class Settler:
     """Settles leaving farmers through the outbox; never while a discrepancy touches their money
@@ -96,7 +108,7 @@ class Settler:
         """One step of `farmer`'s settlement; True once it has departed."""
         settlement = Settlement.get_or_none(Settlement.farmer == farmer.id)
         if settlement is None:
-            waiting = self.waiting_for(farmer)
+            waiting = waiting_for(farmer)
             if waiting:
                 log.debug("farmer %s not ready to settle: %s", farmer.id, waiting)
                 return False
@@ -106,17 +118,6 @@ class Settler:
         if settlement.status in ("pending", "paying"):
             self._pay(farmer, settlement)
         return Farmer.get_by_id(farmer.id).status == "departed"
-
-    def waiting_for(self, farmer: Farmer) -> str | None:
-        """Why `farmer` cannot be settled yet, or None when it can."""
-        live = TxIntent.select().where(TxIntent.farmer == farmer.id, TxIntent.status.in_(LIVE),
-                                       TxIntent.action.not_in(PAYOUT_ACTIONS))
-        if live.exists():
-            return "a transaction of this farmer is still in flight"
-        open_pails = [pail for pail in pails(farmer.id) if not pail.closed]
-        if open_pails:
-            return f"block {open_pails[0].block_index}'s pail is not harvested yet"
-        return settlement_blocker(farmer.id)
 
     def _create(self, farmer: Farmer) -> Settlement | None:
         figures = compute(farmer)

@@ -26,7 +26,7 @@ from config.networks import DEVNET, Network
 from db.attempts import TxAttempt
 from db.chain_models import ChainTransaction
 from db.models import Harvest, Payout, Planting, TxIntent, Work
-from indexer.bench import devnet_network
+from local.bench_indexer import devnet_network
 from indexer.ingest import Indexer, open_cursor
 from indexer.source import RpcSource
 from tests.fixtures.devnet import Devnet, new_funded_farmer, send_and_wait

@@ -120,7 +120,7 @@ def test_a_private_api_key_file_is_accepted(tmp_path):
 
 def test_up_hands_an_agent_its_api_key_in_the_environment_not_the_command_line(tmp_path):
     from config import load_settings
-    from jobs.up import _agent
+    from local.up import _agent
 
     child = _agent("pooler-1", "http://127.0.0.1:1", "kpp_secret_value", load_settings(environ={}), "cpu",
                    tmp_path, {"KALEPOOL_POOLER_SECRET": "S..."})

@@ -6,6 +6,7 @@ from stellar_sdk import Keypair
 from db.models import Farmer, PayoutAddressChange, TxIntent
 from db.payout_address import effective_payout_address
 from tests.signing import registered_farmer, signed_challenge
+from jobs.settlement import waiting_for
 
 
 def change(harness, token: str, address: str, transaction: str | None = None):
@@ -23,7 +24,7 @@ def build_payout(harness, farmer, rounds: int = 20) -> None:
         if built.exists():
             return
     raise AssertionError(f"no payout built for farmer {farmer.id}: "
-                         f"{harness.pool.settler.waiting_for(Farmer.get_by_id(farmer.id))}")
+                         f"{waiting_for(Farmer.get_by_id(farmer.id))}")
 
 
 def make_due(farmer_id: int) -> None:

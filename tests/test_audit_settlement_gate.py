@@ -14,6 +14,7 @@ from db.models import Farmer, Harvest, Payout, Settlement
 from indexer.cli import Watch
 from indexer.ingest import Indexer, open_cursor
 from indexer.source import RpcSource
+from jobs.settlement import waiting_for
 
 
 def test_kale_leaving_a_leaving_farmers_wallet_unexplained_holds_back_its_exit_payout(pool_harness):
@@ -55,7 +56,7 @@ def test_kale_leaving_a_leaving_farmers_wallet_unexplained_holds_back_its_exit_p
         for _ in range(3):
             pool_harness.pool.settler.run_pass()
             pool_harness.resolve_all()
-        assert "discrepanc" in pool_harness.pool.settler.waiting_for(Farmer.get_by_id(farmer.id))
+        assert "discrepanc" in waiting_for(Farmer.get_by_id(farmer.id))
         assert Farmer.get_by_id(farmer.id).status == "leaving"
         assert Settlement.select().count() == 0 and Payout.select().count() == 0
     finally:

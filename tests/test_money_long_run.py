@@ -20,6 +20,7 @@ from db.custody_ledger import wallet_balance
 from db.models import Farmer, Harvest, Payout, Settlement, SettlementPeriod, TxIntent
 from db.settlement_figures import pails
 from chain.amounts import format_stroops
+from jobs.settlement import waiting_for
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCKS = 20
@@ -131,7 +132,7 @@ def test_thirty_farmers_three_poolers_twenty_blocks_of_chaos_settle_to_the_stroo
     assert ChainTransaction.select().where(~ChainTransaction.successful).exists()  # failures landed
     assert Harvest.select().where(Harvest.intent.is_null()).exists()  # outsiders harvested pool pails
     still_leaving = [f for f in leaving if Farmer.get_by_id(f).status != "departed"]
-    assert still_leaving == [], [harness.pool.settler.waiting_for(Farmer.get_by_id(f)) for f in still_leaving]
+    assert still_leaving == [], [waiting_for(Farmer.get_by_id(f)) for f in still_leaving]
     for settlement in Settlement.select():
         kale_paid = sum(p.amount for p in Payout.select().where(Payout.settlement == settlement.id,
                                                                 Payout.asset == "KALE"))

@@ -18,7 +18,7 @@ import requests
 
 from devnet.controller import LocalDevnet
 from db.cluster import PrivateCluster
-from tests.test_up import assert_each_action_landed_once, summary_of
+from tests.test_local_up import assert_each_action_landed_once, summary_of
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow

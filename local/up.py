@@ -30,9 +30,11 @@ from config.up_state import AlreadyRunning, claim, record_rpc_url, release
 from db.cluster import ClusterError, private_cluster
 from db.connection import DATABASE_UNAVAILABLE, drop_connection, init_database
 from db.migrate import migrate
-from jobs.dashboard import Dashboard, RunState
-from jobs.demo import Demo, pooler_secret, populate
-from jobs.supervisor import MANAGE, Child, Supervisor
+from local.acceptance import BlocksRun
+from local.dashboard import Dashboard
+from local.run_state import RunState
+from local.demo import Demo, pooler_secret, populate
+from local.supervisor import MANAGE, Child, Supervisor
 
 API_KEY_ENV = "KALEPOOL_POOLER_API_KEY"  # what `manage.py pooler` reads (gpu_miner may not be imported here)
 
@@ -121,10 +123,10 @@ def _run(settings, state: Path, farmers: int, poolers: int, blocks: int | None, 
                                       state, {"KALEPOOL_POOLER_SECRET": pooler_secret(keystore, pooler.id)}))
         elif pooler_api_key:
             supervisor.add(_agent("pooler", api_url, pooler_api_key, run_settings, device, state, {}))
-        run = RunState(demo=demo, api_url=api_url, client_settings=run_settings, log_dir=state / "log",
-                       blocks=blocks)
-        summary = _drive(run, Dashboard(run, interactive=sys.stdout.isatty() and blocks is None),
-                         supervisor, stopping)
+        run = RunState(demo=demo, api_url=api_url, client_settings=run_settings, log_dir=state / "log")
+        checking = None if blocks is None else BlocksRun(run, blocks)
+        with Dashboard(run, interactive=sys.stdout.isatty() and blocks is None) as dashboard:
+            summary = _drive(run, dashboard, checking, supervisor, stopping)
     finally:
         names = [name for name, child in supervisor.children.items() if child.alive()]
         supervisor.stop_all()
@@ -216,17 +218,18 @@ def _create_pooler(name: str, payout_address: str) -> tuple[int, str]:
     return created["id"], created["api_key"]
 
 
-def _drive(run: RunState, dashboard: Dashboard, supervisor: Supervisor, stopping) -> dict | None:
+def _drive(run: RunState, dashboard: Dashboard, checking: BlocksRun | None, supervisor: Supervisor,
+           stopping) -> dict | None:
     """Watch children and redraw until Ctrl-C, or until the --blocks run is complete."""
     while not stopping():
         supervisor.watch()
         try:
             run.refresh()
             dashboard.draw()
-            if run.blocks is not None:
-                run.exit_first_farmer_after_first_block()
-                if run.finished():
-                    return run.summary()
+            if checking is not None:
+                checking.exit_first_farmer_after_first_block()
+                if checking.finished():
+                    return checking.summary()
         except DATABASE_UNAVAILABLE:  # PostgreSQL is restarting: the supervisor brings it back
             log.warning("database unavailable; waiting for it")
             drop_connection()

@@ -91,7 +91,7 @@ def test_commands_beside_a_running_up_use_its_devnet_rpc_url(tmp_path, monkeypat
 
 
 def test_up_keeps_its_ports_across_restarts(tmp_path):
-    from jobs.up import _ports
+    from local.up import _ports
 
     first = _ports(tmp_path / "up.json", None)
     assert _ports(tmp_path / "up.json", None) == first
