@@ -210,7 +210,7 @@ def _demo(state: Path, settings, keystore, devnet, api_url: str, poolers: int, f
 
 
 def _create_pooler(name: str, payout_address: str) -> tuple[int, str]:
-    """The operator's way: `manage.py pooler create --json`."""
+    """The operator's way: `manage.py poolers create --json`."""
     output = subprocess.run([sys.executable, str(MANAGE), "poolers", "create", "--name", name,
                              "--payout-address", payout_address, "--json"],
                             capture_output=True, text=True, check=True).stdout
