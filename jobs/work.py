@@ -4,16 +4,28 @@ from __future__ import annotations
 from typing import Any
 
 from peewee import fn
-from stellar_sdk import StrKey
+from stellar_sdk import StrKey, scval
 
 from chain.kale import U32_MAX, U64_MAX, count_zeros, kale_hash
 from chain.rpc import ChainClient
+from chain.transactions import invocation, return_value
 from db.chain_models import ChainTransaction
 from db.models import Farmer, Planting, Pooler, Work
 
 
 class ReportError(ValueError):
     """One reported item is malformed; the message names the field."""
+
+
+def _bytes32(value: Any) -> bytes | None:
+    """The 32 bytes that 64 hex characters spell, or None for anything else."""
+    if not isinstance(value, str) or len(value) != 64:
+        return None
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        return None
+    return raw if len(raw) == 32 else None
 
 
 def parse_item(item: Any) -> tuple[str, int, int, bytes, str | None]:
@@ -31,15 +43,15 @@ def parse_item(item: Any) -> tuple[str, int, int, bytes, str | None]:
         raise ReportError("block_index must be an integer between 0 and 4294967295")
     if isinstance(nonce, bool) or not isinstance(nonce, int) or not 0 <= nonce <= U64_MAX:
         raise ReportError("nonce must be an integer between 0 and 18446744073709551615")
-    try:
-        digest = bytes.fromhex(item.get("hash") or "")
-    except (TypeError, ValueError):
-        digest = b""
-    if len(digest) != 32:
+    digest = _bytes32(item.get("hash"))
+    if digest is None:
         raise ReportError("hash must be 64 hex characters")
     tx_hash = item.get("tx_hash")
-    if tx_hash is not None and (not isinstance(tx_hash, str) or len(tx_hash) != 64):
-        raise ReportError("tx_hash must be 64 hex characters")
+    if tx_hash is not None:
+        raw_tx_hash = _bytes32(tx_hash)
+        if raw_tx_hash is None:
+            raise ReportError("tx_hash must be 64 hex characters")
+        tx_hash = raw_tx_hash.hex()
     return farmer, index, nonce, digest, tx_hash
 
 
@@ -50,7 +62,8 @@ def verify_report(client: ChainClient, pooler: Pooler, items: list[Any]) -> dict
     block (entropy) and once per report (all pails together), so a report costs what the
     pooler's planted farmers cost, not what its body holds. A report is checked by recomputing
     the KALE hash from the nonce and the chain's entropy and comparing it with the work the
-    chain record shows (or, before the indexer has it, with the pail's zeros); what the pool
+    chain record shows (or, before the indexer has it, with the pail's zeros, or with the reported
+    work transaction itself once the pail is harvested); what the pool
     believes about work comes from the chain, so a recorded report never decides money.
     """
     accepted, rejected, checks = [], [], []
@@ -78,12 +91,16 @@ def verify_report(client: ChainClient, pooler: Pooler, items: list[Any]) -> dict
     chain_works = _chain_works(planted)
     pails = client.pails([(c[0], c[1]) for c in planted]) if planted else {}
     for farmer_address, index, nonce, digest, tx_hash in planted:
-        reason, zeros, gap = _check(entropies[index], chain_works.get((farmer_address, index)),
-                                    pails.get((farmer_address, index)), farmer_address, index, nonce, digest)
+        reason = _hash_problem(entropies[index], farmer_address, index, nonce, digest)
+        gap = None
+        if reason is None:
+            reason, gap = _chain_evidence(client, chain_works.get((farmer_address, index)),
+                                          pails.get((farmer_address, index)), farmer_address, nonce, digest, tx_hash)
         if reason is not None:
             rejected.append({"farmer": farmer_address, "block_index": index, "reason": reason})
             continue
         planting = plantings[(farmer_address, index)]
+        zeros = count_zeros(digest)
         (Work.insert(farmer=planting.farmer_id, pooler=pooler.id, block_index=index, hash=digest, nonce=nonce,
                      zeros=zeros, gap=gap, tx_hash=tx_hash, created_at=fn.now()).on_conflict_ignore().execute())
         accepted.append({"farmer": farmer_address, "block_index": index, "zeros": zeros, "gap": gap})
@@ -119,20 +136,56 @@ def _chain_works(planted: list[tuple]) -> dict[tuple[str, int], dict[str, tuple[
     return found
 
 
-def _check(entropy: bytes | None, chain_works: dict | None, pail, farmer_address: str, index: int, nonce: int,
-           digest: bytes) -> tuple[str | None, int, int | None]:
-    """(why the report is refused or None, zeros, gap)."""
+def _landed_work(client: ChainClient, tx_hash: str, farmer_address: str, nonce: int,
+                 digest: bytes) -> tuple[bool, int | None]:
+    """(whether `tx_hash` is a successful `work(farmer, hash, nonce)` on the farm, the gap it returned).
+
+    The chain itself, asked by transaction: a pail harvested before the indexer recorded its work
+    (anyone may harvest the moment the next block opens) leaves no other trace of that work.
+    """
+    response = client.transaction(tx_hash)
+    if response.status.value != "SUCCESS" or response.envelope_xdr is None:
+        return False, None
+    contract, function, args = invocation(response.envelope_xdr)
+    if (contract, function, len(args)) != (client.network.farm_contract, "work", 3):
+        return False, None
+    farmer, hash_arg, nonce_arg = args
+    if (scval.from_address(farmer).address, scval.from_bytes(hash_arg), scval.from_uint64(nonce_arg)) != (
+            farmer_address, digest, nonce):
+        return False, None
+    gap = return_value(response)
+    return True, scval.from_uint32(gap) if gap is not None and gap.u32 is not None else None
+
+
+def _hash_problem(entropy: bytes | None, farmer_address: str, index: int, nonce: int, digest: bytes) -> str | None:
+    """Why the reported hash is not the KALE hash of (block, nonce, entropy, farmer), or None."""
     if entropy is None:
-        return "block not found on chain", 0, None
+        return "block not found on chain"
     if kale_hash(index, nonce, entropy, farmer_address) != digest:
-        return "hash does not match the KALE hash of (block, nonce, entropy, farmer)", 0, None
+        return "hash does not match the KALE hash of (block, nonce, entropy, farmer)"
+    return None
+
+
+def _chain_evidence(client: ChainClient, chain_works: dict | None, pail, farmer_address: str, nonce: int,
+                    digest: bytes, tx_hash: str | None) -> tuple[str | None, int | None]:
+    """(why the chain does not show this work or None, its gap): the chain record, else the pail.
+
+    Both can lag a work that just landed (the indexer is a ledger or two behind; a resubmission
+    supersedes the work it recorded; anyone may harvest the pail the moment the next block
+    opens), so a refusal is overturned by the reported work transaction itself, when it is one.
+    """
     zeros = count_zeros(digest)
     if chain_works:
-        if digest.hex() not in chain_works:
-            return "the chain shows other work for this pail", 0, None
-        return None, zeros, chain_works[digest.hex()][1]
-    if pail is None:
-        return "no work for this pail on chain yet (and the pail is gone)", 0, None
-    if pail.value.zeros != zeros or pail.value.gap is None:
-        return "this hash is not the work on chain for that pail", 0, None
-    return None, zeros, pail.value.gap
+        gap = chain_works.get(digest.hex(), (0, None))[1]
+        reason = None if digest.hex() in chain_works else "the chain shows other work for this pail"
+    elif pail is None:
+        reason, gap = "no work for this pail on chain yet (and the pail is gone)", None
+    elif pail.value.zeros != zeros or pail.value.gap is None:
+        reason, gap = "this hash is not the work on chain for that pail", None
+    else:
+        reason, gap = None, pail.value.gap
+    if reason is not None and tx_hash is not None:
+        landed, landed_gap = _landed_work(client, tx_hash, farmer_address, nonce, digest)
+        if landed:
+            return None, landed_gap
+    return reason, gap

@@ -1,4 +1,6 @@
 """The work report: only work the pool verified itself (hash and pail on chain) is recorded."""
+from chain import calls
+from chain.kale import count_zeros
 from db.chain_models import Discrepancy
 from db.models import Pooler, Work
 from jobs.work import verify_report
@@ -53,6 +55,55 @@ def test_a_report_whose_hash_is_not_the_work_on_chain_is_refused_and_blocks_noth
     assert Work.select().count() == 0
     pool_harness.index_and_reconcile()
     assert Discrepancy.select().where(Discrepancy.farmer == farmer.id).count() == 0
+
+
+def test_work_on_a_pail_harvested_before_the_indexer_saw_it_is_verified_by_its_transaction(pool_harness):
+    """Anyone may harvest the moment the next block opens; the work's only trace is then its transaction."""
+    pooler = pool_harness.new_pooler()
+    farmer = pool_harness.new_farmer(pooler)
+    pool_harness.wait_until_block_can_open()
+    answer = pool_harness.plant(pooler)
+    index, entropy = answer["block"]["index"], bytes.fromhex(answer["block"]["entropy"])
+    item = pool_harness.work(pooler, farmer.address, index, entropy)
+    pool_harness.close_block(pooler)
+    harvested = pool_harness.invoke_as(pool_harness.outsider(), calls.harvest(
+        pool_harness.settings.network.farm_contract, farmer.address, index))
+    assert harvested.status.value == "SUCCESS"
+    assert pool_harness.client.pails([(farmer.address, index)]) == {}
+    forged = {**item, "tx_hash": harvested.transaction_hash}
+    refused = pool_harness.api("POST", "/pooler/work-complete", token=pooler.api_key,
+                               json={"results": [forged]}).json()
+    assert refused["rejected"][0]["reason"] == "no work for this pail on chain yet (and the pail is gone)"
+    report = pool_harness.api("POST", "/pooler/work-complete", token=pooler.api_key,
+                              json={"results": [item]}).json()
+    assert report["rejected"] == []
+    [accepted] = report["accepted"]
+    work = Work.get(Work.farmer == farmer.id)
+    assert (work.zeros, work.gap, work.tx_hash) == (accepted["zeros"], accepted["gap"], item["tx_hash"])
+    assert accepted["gap"] is not None and accepted["zeros"] >= 1
+
+
+def test_a_resubmitted_work_the_indexer_has_not_seen_yet_is_verified_by_its_transaction(pool_harness):
+    """The chain record shows the first work only; the better one that replaced it is on chain too."""
+    pooler = pool_harness.new_pooler()
+    farmer = pool_harness.new_farmer(pooler)
+    pool_harness.wait_until_block_can_open()
+    answer = pool_harness.plant(pooler)
+    index, entropy = answer["block"]["index"], bytes.fromhex(answer["block"]["entropy"])
+    first = pool_harness.work(pooler, farmer.address, index, entropy)
+    pool_harness.index_and_reconcile()
+    zeros = count_zeros(bytes.fromhex(first["hash"]))
+    better = pool_harness.work(pooler, farmer.address, index, entropy, min_zeros=zeros + 1,
+                               start_nonce=first["nonce"] + 1)
+    forged = {**pool_harness.work_item(farmer.address, index, entropy, start_nonce=better["nonce"] + 1),
+              "tx_hash": better["tx_hash"]}
+    refused = pool_harness.api("POST", "/pooler/work-complete", token=pooler.api_key,
+                               json={"results": [forged]}).json()
+    assert refused["rejected"][0]["reason"] == "the chain shows other work for this pail"
+    report = pool_harness.api("POST", "/pooler/work-complete", token=pooler.api_key,
+                              json={"results": [better]}).json()
+    assert report["rejected"] == []
+    assert Work.get(Work.farmer == farmer.id).tx_hash == better["tx_hash"]
 
 
 def test_a_huge_report_about_unplanted_farmers_reads_nothing_from_the_chain(pool_harness, monkeypatch):
