@@ -62,9 +62,9 @@ def verify_report(client: ChainClient, pooler: Pooler, items: list[Any]) -> dict
     block (entropy) and once per report (all pails together), so a report costs what the
     pooler's planted farmers cost, not what its body holds. A report is checked by recomputing
     the KALE hash from the nonce and the chain's entropy and comparing it with the work the
-    chain record shows (or, before the indexer has it, with the pail's zeros, or with the reported
-    work transaction itself once the pail is harvested); what the pool
-    believes about work comes from the chain, so a recorded report never decides money.
+    chain record shows (or, before the indexer has it, with the pail's zeros; where both lag,
+    with the reported work transaction itself); what the pool believes about work comes from
+    the chain, so a recorded report never decides money.
     """
     accepted, rejected, checks = [], [], []
     seen: set[tuple[str, int]] = set()
@@ -146,12 +146,13 @@ def _landed_work(client: ChainClient, tx_hash: str, farmer_address: str, nonce: 
     response = client.transaction(tx_hash)
     if response.status.value != "SUCCESS" or response.envelope_xdr is None:
         return False, None
-    contract, function, args = invocation(response.envelope_xdr)
-    if (contract, function, len(args)) != (client.network.farm_contract, "work", 3):
+    try:
+        contract, function, (farmer, hash_arg, nonce_arg) = invocation(response.envelope_xdr)
+        called = (contract, function, scval.from_address(farmer).address, scval.from_bytes(hash_arg),
+                  scval.from_uint64(nonce_arg))
+    except (AttributeError, TypeError, ValueError):  # not one contract call with three such arguments
         return False, None
-    farmer, hash_arg, nonce_arg = args
-    if (scval.from_address(farmer).address, scval.from_bytes(hash_arg), scval.from_uint64(nonce_arg)) != (
-            farmer_address, digest, nonce):
+    if called != (client.network.farm_contract, "work", farmer_address, digest, nonce):
         return False, None
     gap = return_value(response)
     return True, scval.from_uint32(gap) if gap is not None and gap.u32 is not None else None

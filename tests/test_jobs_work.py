@@ -1,9 +1,25 @@
 """The work report: only work the pool verified itself (hash and pail on chain) is recorded."""
+from stellar_sdk import Asset, Payment
+
 from chain import calls
 from chain.kale import count_zeros
 from db.chain_models import Discrepancy
 from db.models import Pooler, Work
 from jobs.work import verify_report
+
+
+def one_planted_farmer(pool_harness):
+    """(pooler, farmer, block index, entropy): a new block with one farmer planted, not worked yet."""
+    pooler = pool_harness.new_pooler()
+    farmer = pool_harness.new_farmer(pooler)
+    pool_harness.wait_until_block_can_open()
+    block = pool_harness.plant(pooler)["block"]
+    return pooler, farmer, block["index"], bytes.fromhex(block["entropy"])
+
+
+def work_complete(pool_harness, pooler, item: dict) -> dict:
+    """The pool's answer to a work-complete report of one item."""
+    return pool_harness.api("POST", "/pooler/work-complete", token=pooler.api_key, json={"results": [item]}).json()
 
 
 def test_verified_work_is_recorded_with_the_chains_zeros_and_gap(pool_harness):
@@ -39,17 +55,11 @@ def test_a_wrong_hash_an_unplanted_block_and_another_poolers_farmer_are_rejected
 
 
 def test_a_report_whose_hash_is_not_the_work_on_chain_is_refused_and_blocks_nothing(pool_harness):
-    pooler = pool_harness.new_pooler()
-    farmer = pool_harness.new_farmer(pooler)
-    pool_harness.wait_until_block_can_open()
-    answer = pool_harness.plant(pooler)
-    entropy = bytes.fromhex(answer["block"]["entropy"])
-    index = answer["block"]["index"]
+    pooler, farmer, index, entropy = one_planted_farmer(pool_harness)
     real = pool_harness.work(pooler, farmer.address, index, entropy)
     pool_harness.index_and_reconcile()  # the chain record now shows the real work
     fake = pool_harness.work_item(farmer.address, index, entropy, start_nonce=real["nonce"] + 1)
-    report = pool_harness.api("POST", "/pooler/work-complete", token=pooler.api_key,
-                              json={"results": [fake]}).json()
+    report = work_complete(pool_harness, pooler, fake)
     assert report["accepted"] == []
     assert report["rejected"][0]["reason"] == "the chain shows other work for this pail"
     assert Work.select().count() == 0
@@ -59,23 +69,18 @@ def test_a_report_whose_hash_is_not_the_work_on_chain_is_refused_and_blocks_noth
 
 def test_work_on_a_pail_harvested_before_the_indexer_saw_it_is_verified_by_its_transaction(pool_harness):
     """Anyone may harvest the moment the next block opens; the work's only trace is then its transaction."""
-    pooler = pool_harness.new_pooler()
-    farmer = pool_harness.new_farmer(pooler)
-    pool_harness.wait_until_block_can_open()
-    answer = pool_harness.plant(pooler)
-    index, entropy = answer["block"]["index"], bytes.fromhex(answer["block"]["entropy"])
+    pooler, farmer, index, entropy = one_planted_farmer(pool_harness)
     item = pool_harness.work(pooler, farmer.address, index, entropy)
     pool_harness.close_block(pooler)
     harvested = pool_harness.invoke_as(pool_harness.outsider(), calls.harvest(
         pool_harness.settings.network.farm_contract, farmer.address, index))
     assert harvested.status.value == "SUCCESS"
     assert pool_harness.client.pails([(farmer.address, index)]) == {}
-    forged = {**item, "tx_hash": harvested.transaction_hash}
-    refused = pool_harness.api("POST", "/pooler/work-complete", token=pooler.api_key,
-                               json={"results": [forged]}).json()
-    assert refused["rejected"][0]["reason"] == "no work for this pail on chain yet (and the pail is gone)"
-    report = pool_harness.api("POST", "/pooler/work-complete", token=pooler.api_key,
-                              json={"results": [item]}).json()
+    paid = pool_harness.classic(pool_harness.outsider(), [Payment(farmer.address, Asset.native(), "1")])
+    for other_transaction in (harvested, paid):
+        refused = work_complete(pool_harness, pooler, {**item, "tx_hash": other_transaction.transaction_hash})
+        assert refused["rejected"][0]["reason"] == "no work for this pail on chain yet (and the pail is gone)"
+    report = work_complete(pool_harness, pooler, item)
     assert report["rejected"] == []
     [accepted] = report["accepted"]
     work = Work.get(Work.farmer == farmer.id)
@@ -85,11 +90,7 @@ def test_work_on_a_pail_harvested_before_the_indexer_saw_it_is_verified_by_its_t
 
 def test_a_resubmitted_work_the_indexer_has_not_seen_yet_is_verified_by_its_transaction(pool_harness):
     """The chain record shows the first work only; the better one that replaced it is on chain too."""
-    pooler = pool_harness.new_pooler()
-    farmer = pool_harness.new_farmer(pooler)
-    pool_harness.wait_until_block_can_open()
-    answer = pool_harness.plant(pooler)
-    index, entropy = answer["block"]["index"], bytes.fromhex(answer["block"]["entropy"])
+    pooler, farmer, index, entropy = one_planted_farmer(pool_harness)
     first = pool_harness.work(pooler, farmer.address, index, entropy)
     pool_harness.index_and_reconcile()
     zeros = count_zeros(bytes.fromhex(first["hash"]))
@@ -97,11 +98,9 @@ def test_a_resubmitted_work_the_indexer_has_not_seen_yet_is_verified_by_its_tran
                                start_nonce=first["nonce"] + 1)
     forged = {**pool_harness.work_item(farmer.address, index, entropy, start_nonce=better["nonce"] + 1),
               "tx_hash": better["tx_hash"]}
-    refused = pool_harness.api("POST", "/pooler/work-complete", token=pooler.api_key,
-                               json={"results": [forged]}).json()
+    refused = work_complete(pool_harness, pooler, forged)
     assert refused["rejected"][0]["reason"] == "the chain shows other work for this pail"
-    report = pool_harness.api("POST", "/pooler/work-complete", token=pooler.api_key,
-                              json={"results": [better]}).json()
+    report = work_complete(pool_harness, pooler, better)
     assert report["rejected"] == []
     assert Work.get(Work.farmer == farmer.id).tx_hash == better["tx_hash"]
 
