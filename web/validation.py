@@ -84,7 +84,10 @@ class WorkReport(Body):
         "items": {"type": "object", "required": ["farmer", "block_index", "nonce", "hash"],
                   "properties": {"farmer": {"type": "string"}, "block_index": {"type": "integer"},
                                  "nonce": {"type": "integer"}, "hash": {"type": "string"},
-                                 "tx_hash": {"type": "string"}}}})]
+                                 "tx_hash": {"type": "string", "description": (
+                                     "the work transaction: the pool reads it from the chain when its "
+                                     "record and the pail cannot show the work yet (a resubmission, a "
+                                     "pail already harvested)")}}}})]
 
 
 class PoolerStatus(Body):
