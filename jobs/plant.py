@@ -9,10 +9,12 @@ still in flight (a later request for the same block says what became of them), `
 the others with the reason. A pail listed as planted while its block is still open is
 recorded as announced: only announced pails cost the pooler compensation if left unworked.
 A wallet without the XLM to pay for its harvest is not planted (no stake it cannot get back).
+A request in the last ledgers of a block waits for the next one, whose first plant opens it.
 """
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +24,7 @@ from stellar_sdk.soroban_rpc import GetTransactionResponse
 
 from chain.custody import Signer
 from chain import calls, meta
-from chain.kale import BLOCK_INTERVAL, KaleError
+from chain.kale import BLOCK_INTERVAL, MEDIAN_LEDGER_SECONDS, KaleError
 from chain.rpc import ChainClient, Ledger, RpcUnavailable
 from chain.storage import FarmState
 from chain.transactions import SimulationFailed, build_invocation, invocation
@@ -34,6 +36,10 @@ from jobs.split import stake_for
 log = logging.getLogger(__name__)
 
 FARM_PAUSED = KaleError.FarmPaused.value
+# A plant simulated this close to the end of a block may apply in the next one, where the pail its
+# footprint names is the wrong one and the call traps on chain: the planter waits for the boundary.
+BOUNDARY_LEDGERS = 4
+BOUNDARY_WAIT_SECONDS = 45.0  # never wait longer than this for the chain to pass a boundary
 
 
 def target_block(farm: FarmState, latest: Ledger, current_block_exists: bool) -> int:
@@ -43,6 +49,14 @@ def target_block(farm: FarmState, latest: Ledger, current_block_exists: bool) ->
     if current_block_exists or farm.index == 0:
         return farm.index
     return farm.index + 1
+
+
+def near_block_end(farm: FarmState, latest: Ledger) -> bool:
+    """Whether the open block ends within BOUNDARY_LEDGERS of ledger time (and has not ended yet)."""
+    if farm.farm_block is None:
+        return False
+    left = farm.farm_block.timestamp + BLOCK_INTERVAL - latest.close_time
+    return 0 < left <= BOUNDARY_LEDGERS * MEDIAN_LEDGER_SECONDS
 
 
 def plant_key(farmer_id: int, index: int) -> str:
@@ -60,6 +74,7 @@ class Planter:
     fee_reserve: int  # XLM (stroops) a wallet must hold above its reserve to be planted
     workers: int = 8
     wait_seconds: float = 60.0
+    boundary_poll_seconds: float = 0.25
 
     def plant_for(self, pooler: Pooler) -> dict[str, Any]:
         """Plant every active farmer of `pooler` in the open block and answer who is planted.
@@ -67,8 +82,7 @@ class Planter:
         All plants are sent first, in parallel; then all are confirmed together, ledger by
         ledger, so a thousand farmers cost a few ledgers, not a thousand round trips.
         """
-        farm = self.client.farm_state()
-        latest = self.client.latest_ledger()
+        farm, latest = self.wait_past_block_end()
         index = target_block(farm, latest, self.client.block(farm.index) is not None)
         farmers = list(Farmer.select().where(Farmer.pooler == pooler.id, Farmer.status == "active")
                        .order_by(Farmer.id))
@@ -84,6 +98,15 @@ class Planter:
             if (farmer.plant_problem or None) != reasons.get(farmer.id):
                 Farmer.update(plant_problem=reasons.get(farmer.id)).where(Farmer.id == farmer.id).execute()
         return self._answer(pooler, index, farmers + _planted_since(pooler, index, farmers), reasons)
+
+    def wait_past_block_end(self) -> tuple[FarmState, Ledger]:
+        """The farm and the latest ledger, once the chain is not about to end the open block."""
+        deadline = time.monotonic() + BOUNDARY_WAIT_SECONDS
+        while True:
+            farm, latest = self.client.farm_state(), self.client.latest_ledger()
+            if not near_block_end(farm, latest) or time.monotonic() >= deadline:
+                return farm, latest
+            time.sleep(self.boundary_poll_seconds)
 
     def _send_one(self, farmer: Farmer, index: int, balance: int | None) -> TxIntent | str | None:
         """Send one farmer's plant; its live intent, None if already planted, or why not."""

@@ -35,7 +35,7 @@ blueprint = Blueprint("pool_actions", __name__)
 PLANT_ANSWER_SECONDS = 10.0    # the longest a plant request waits before answering 202
 POLL_SECONDS = 1               # what a 202 tells the pooler to wait before polling
 ABANDONED_SECONDS = 150        # a run this old that never finished died with its worker (a planting
-                               # waits at most about a minute for the chain)
+                               # waits at most about two minutes for the chain)
 # why a background planting failed -> (HTTP status, message) of the poll that reports it
 _FAILURES = {"rpc_unavailable": (503, "the Stellar RPC is unavailable; ask again shortly"),
              "database_unavailable": (503, "the database is unavailable; ask again shortly"),
